@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { discordEnabled, slackEnabled } from '../src/config.js';
+import { createCore } from '../src/core.js';
+import { mountOperationalRoutes } from '../src/http/health.js';
+import { createHttpServer, PortInUseError } from '../src/http/server.js';
+import { createLogger } from '../src/log.js';
+import { createMetrics } from '../src/metrics.js';
+import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
+import { RedisUnavailableError } from '../src/redis/private-server.js';
+import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
+import { runShell } from './shell/run.js';
+import { SHELL_OPERATOR } from './shell/session.js';
+
+/**
+ * The process: config → storage → Redis → core → HTTP → adapters. With no platform configured
+ * the shell adapter runs on the terminal (or on stdin as a script) and the process ends with it.
+ */
+runEntryPoint(async () => {
+  const config = readConfig();
+  const platforms = [slackEnabled(config) && 'Slack', discordEnabled(config) && 'Discord'].filter(
+    Boolean,
+  );
+  if (platforms.length > 0) {
+    throw new StartupError(
+      `${platforms.join(' and ')} is configured, but this build has only the shell adapter; unset the platform variables to use the shell`,
+      2,
+    );
+  }
+  const logger = createLogger(config.LOG_LEVEL ?? 'warn');
+  const storage = await openConfiguredStorage(config);
+  let redis: RedisHandle;
+  try {
+    redis = await connectRedis(config, logger);
+  } catch (err) {
+    await storage.close();
+    if (err instanceof RedisUnavailableError) throw new StartupError(err.message);
+    throw new StartupError(
+      `cannot reach Redis at REDIS_URL: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const metrics = createMetrics();
+  const core = createCore({
+    db: storage.db,
+    logger,
+    metrics,
+    admins: [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
+  });
+
+  const http = createHttpServer(logger);
+  mountOperationalRoutes(
+    http,
+    [
+      { name: 'database', ping: storage.ping },
+      { name: 'redis', ping: redis.ping },
+    ],
+    metrics,
+  );
+  let port: number;
+  try {
+    port = await http.listen(config.PORT);
+  } catch (err) {
+    await Promise.allSettled([redis.close(), storage.close()]);
+    if (err instanceof PortInUseError) throw new StartupError(err.message);
+    throw err;
+  }
+  logger.info({ port, database: storage.kind, redis: redis.kind }, 'concord listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await http.close();
+      await redis.close();
+      await storage.close();
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(0));
+    });
+  }
+
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  if (interactive) {
+    process.stdout.write(
+      `Concord on ${storage.kind} and ${redis.kind} Redis; HTTP on port ${port} (/healthz, /metrics)\n`,
+    );
+  }
+  await runShell({
+    core,
+    input: process.stdin,
+    output: process.stdout,
+    interactive,
+    historyFile: join(config.CONCORD_DATA_DIR, 'shell_history'),
+  });
+  await stop();
+  return 0;
+});

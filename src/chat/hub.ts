@@ -1,0 +1,32 @@
+import type { ChatPort } from './port.js';
+import {
+  type ChannelRef,
+  type ChatPlatform,
+  type MessageRef,
+  platformOf,
+  type UserRef,
+} from './refs.js';
+
+/** The adapters that are on, found by the platform of the reference at hand. */
+export class ChatHub {
+  private readonly ports = new Map<ChatPlatform, ChatPort>();
+
+  register(port: ChatPort): void {
+    this.ports.set(port.platform, port);
+  }
+
+  platforms(): ChatPlatform[] {
+    return [...this.ports.keys()];
+  }
+
+  has(platform: ChatPlatform): boolean {
+    return this.ports.has(platform);
+  }
+
+  for(ref: UserRef | ChannelRef | MessageRef): ChatPort {
+    const platform = platformOf(ref);
+    const port = this.ports.get(platform);
+    if (!port) throw new Error(`no ${platform} adapter is running`);
+    return port;
+  }
+}

@@ -1,0 +1,90 @@
+import type { ChatMessage } from './message.js';
+import type { ChannelRef, ChatPlatform, MessageRef, UserRef } from './refs.js';
+
+/** What a new channel should be. Adapters fit `name` to their own length and charset rules. */
+export interface ChannelSpec {
+  /** @example 'inc-2026-14-ransomware-at-port' */
+  name: string;
+  /** A private channel admits invited members only (TLP:RED incidents). */
+  private: boolean;
+  topic?: string;
+}
+
+/**
+ * Everything the core asks of a chat platform. One adapter per platform implements it; the core
+ * picks the adapter by the platform prefix of the reference it holds.
+ */
+export interface ChatPort {
+  /** The platform this adapter serves; every reference it hands out starts with `<platform>:`. */
+  readonly platform: ChatPlatform;
+
+  /** Creates a channel and returns its reference. @example createChannel({ name: 'inc-2026-1-x', private: false }) */
+  createChannel(spec: ChannelSpec): Promise<ChannelRef>;
+
+  /** Adds people to a channel; people already in it are not an error. */
+  invite(channel: ChannelRef, users: readonly UserRef[]): Promise<void>;
+
+  /** Archives (Slack) or locks and hides (Discord) a channel. */
+  archive(channel: ChannelRef): Promise<void>;
+
+  /** Posts a message, in a thread when `thread` is given, and returns its reference. */
+  post(
+    channel: ChannelRef,
+    message: ChatMessage,
+    options?: { thread?: MessageRef },
+  ): Promise<MessageRef>;
+
+  /** Replaces a message the bot posted earlier, e.g. a card whose buttons were used. */
+  update(message: MessageRef, content: ChatMessage): Promise<void>;
+
+  /** Shows a message to one person in a channel, visible to nobody else. */
+  postEphemeral(channel: ChannelRef, user: UserRef, message: ChatMessage): Promise<void>;
+
+  /** Sends a direct message and returns its reference (its thread can carry replies). */
+  sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef>;
+
+  /** Pins a message in its channel. Optional: platforms without pins leave it out. */
+  pin?(message: MessageRef): Promise<void>;
+
+  /** A link a person can follow to the channel, when the platform has one. */
+  channelLink?(channel: ChannelRef): string;
+}
+
+/** A slash command as an adapter received it, normalised. */
+export interface InboundCommand {
+  /** Unique per delivery (Slack `trigger_id`, Discord interaction id): a retry carries the same key. */
+  deliveryKey: string;
+  user: UserRef;
+  channel: ChannelRef;
+  /** The whole command line, `/poc who forensics org:ACME`. */
+  text: string;
+  /** Display name the platform gave, for people not yet in the directory. */
+  userName?: string;
+}
+
+/** A message posted in a thread the core is watching (request cards, incident channels). */
+export interface InboundThreadReply {
+  deliveryKey: string;
+  user: UserRef;
+  channel: ChannelRef;
+  thread: MessageRef;
+  message: MessageRef;
+  text: string;
+}
+
+/** A button press on a message the core posted. */
+export interface InboundAction {
+  deliveryKey: string;
+  user: UserRef;
+  channel: ChannelRef;
+  message: MessageRef;
+  action: string;
+  value: string;
+}
+
+/** How the core answers the person who issued a command. */
+export interface CommandReply {
+  message: ChatMessage;
+  /** `private`: only the caller sees it (ephemeral); `channel`: everyone in the channel. */
+  visibility: 'private' | 'channel';
+}

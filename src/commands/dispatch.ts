@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatHub } from '../chat/hub.js';
+import type { CommandReply, InboundCommand } from '../chat/port.js';
+import type { Database } from '../db/client.js';
+import { findSpeaker, type Speaker } from '../domain/directory/speaker.js';
+import { ConcordError, forbidden, unavailable } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { CommandInput } from './input.js';
+import { parseCommand } from './parse.js';
+import type { CommandRegistry, Permission } from './spec.js';
+import { usageLine } from './usage.js';
+
+export interface CommandRunnerDeps {
+  db: Database;
+  registry: CommandRegistry;
+  chat: ChatHub;
+  logger: Logger;
+  metrics: Metrics;
+  /** `platform:userId` of people who are admins whatever the directory says. */
+  bootstrapAdmins: ReadonlySet<string>;
+  clock?: () => Date;
+}
+
+export type CommandRunner = (command: InboundCommand) => Promise<CommandReply>;
+
+/**
+ * Parse, find the speaker, check permission, run the handler, and turn every failure into a
+ * one-line answer. The reply is always something to show: this function does not throw.
+ */
+export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
+  const clock = deps.clock ?? (() => new Date());
+  return async (inbound) => {
+    const started = performance.now();
+    let label = 'unknown';
+    try {
+      const parsed = parseCommand(inbound.text, deps.registry);
+      label = `${parsed.spec.name} ${parsed.sub.name}`;
+      let reply: CommandReply;
+      try {
+        const speaker = await findSpeaker(deps.db, inbound.user, deps.bootstrapAdmins);
+        checkPermission(parsed.sub.permission, speaker, parsed.input);
+        const ctx = {
+          db: deps.db,
+          speaker,
+          channel: inbound.channel,
+          caller: inbound.user,
+          now: clock(),
+          logger: deps.logger,
+          chat: deps.chat,
+          registry: deps.registry,
+        };
+        reply = await parsed.sub.handler(ctx, parsed.input);
+      } catch (error) {
+        throw error instanceof ConcordError
+          ? error.withUsage(usageLine(parsed.spec, parsed.sub))
+          : error;
+      }
+      deps.metrics.commands.inc({ command: label, outcome: 'ok' });
+      return reply;
+    } catch (error) {
+      const failure = asConcordError(error);
+      if (failure) {
+        deps.metrics.commands.inc({ command: label, outcome: failure.code });
+        return {
+          visibility: 'private',
+          message: {
+            title: `⚠ ${failure.message}`,
+            ...(failure.usage ? { footer: `Usage: ${failure.usage}` } : {}),
+          },
+        };
+      }
+      const ref = randomUUID().slice(0, 8);
+      deps.metrics.commands.inc({ command: label, outcome: 'internal' });
+      deps.logger.error(
+        { err: error, correlationId: ref, command: label, user: inbound.user },
+        'command failed',
+      );
+      return {
+        visibility: 'private',
+        message: {
+          title: `Sorry, that went wrong on Concord's side (reference ${ref}); nothing was changed`,
+        },
+      };
+    } finally {
+      deps.metrics.commandSeconds.observe({ command: label }, (performance.now() - started) / 1000);
+    }
+  };
+}
+
+function checkPermission(permission: Permission, speaker: Speaker, input: CommandInput): void {
+  if (permission.kind === 'anyone' || speaker.isAdmin) return;
+  const person = speaker.person;
+  if (!person) {
+    throw forbidden(
+      `you are not in Concord's directory yet: ask an admin to run /org member <you> org:<code> role:<role> (/concord whoami shows who you are)`,
+    );
+  }
+  switch (permission.kind) {
+    case 'member':
+      return;
+    case 'admin':
+      throw forbidden('only an admin may do that');
+    case 'roles':
+      if (person.role && permission.roles.includes(person.role)) return;
+      throw forbidden(
+        `only ${permission.roles.join(' or ')} may do that; you are ${person.role ?? 'without a role'}`,
+      );
+    case 'org-member': {
+      const code = input.string(permission.option);
+      if (code !== undefined && person.org?.code === code) return;
+      throw forbidden(`only members of ${code ?? 'that organisation'} or an admin may do that`);
+    }
+  }
+}
+
+/** Connection failures become `unavailable`: the user should try again, nothing was changed. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+function asConcordError(error: unknown): ConcordError | null {
+  if (error instanceof ConcordError) return error;
+  const code =
+    (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code ??
+    (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    return unavailable(
+      'Concord cannot reach its database right now; nothing was changed, try again in a minute',
+    );
+  }
+  return null;
+}

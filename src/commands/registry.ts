@@ -1,0 +1,9 @@
+import { concordCommand } from './concord.js';
+import { orgCommand } from './org.js';
+import { pocCommand } from './poc.js';
+import { type CommandRegistry, createRegistry } from './spec.js';
+
+/** Every command Concord has. Parser, help, usage lines and platform registration read this. */
+export function concordCommands(): CommandRegistry {
+  return createRegistry([concordCommand, orgCommand, pocCommand]);
+}

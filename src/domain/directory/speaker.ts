@@ -1,0 +1,98 @@
+import { and, eq } from 'drizzle-orm';
+import type { UserRef } from '../../chat/refs.js';
+import { localPart, platformOf } from '../../chat/refs.js';
+import type { Queryable } from '../../db/client.js';
+import type { OrganisationKind } from '../../db/schema/organisations.js';
+import { organisations } from '../../db/schema/organisations.js';
+import { people, platformIdentities, type Role } from '../../db/schema/people.js';
+
+export interface OrganisationSummary {
+  id: number;
+  code: string;
+  name: string;
+  kind: OrganisationKind;
+}
+
+export interface Person {
+  id: number;
+  handle: string;
+  name: string;
+  tz: string;
+  org: OrganisationSummary | null;
+  role: Role | null;
+}
+
+/** Whoever issued a command: their reference, their directory entry if any, and admin rights. */
+export interface Speaker {
+  ref: UserRef;
+  person: Person | null;
+  isAdmin: boolean;
+}
+
+export const personColumns = {
+  id: people.id,
+  handle: people.handle,
+  name: people.name,
+  tz: people.tz,
+  role: people.role,
+  orgId: organisations.id,
+  orgCode: organisations.code,
+  orgName: organisations.name,
+  orgKind: organisations.kind,
+};
+
+type PersonRow = {
+  id: number;
+  handle: string;
+  name: string;
+  tz: string;
+  role: Role | null;
+  orgId: number | null;
+  orgCode: string | null;
+  orgName: string | null;
+  orgKind: OrganisationKind | null;
+};
+
+export function toPerson(row: PersonRow): Person {
+  const org =
+    row.orgId !== null && row.orgCode !== null && row.orgName !== null && row.orgKind !== null
+      ? { id: row.orgId, code: row.orgCode, name: row.orgName, kind: row.orgKind }
+      : null;
+  return { id: row.id, handle: row.handle, name: row.name, tz: row.tz, role: row.role, org };
+}
+
+/**
+ * The directory person behind a chat user: by platform identity on Slack and Discord, by handle
+ * in the shell. Null when they are not in the directory.
+ */
+export async function findPersonByRef(db: Queryable, ref: UserRef): Promise<Person | null> {
+  const platform = platformOf(ref);
+  const id = localPart(ref);
+  const rows =
+    platform === 'shell'
+      ? await db
+          .select(personColumns)
+          .from(people)
+          .leftJoin(organisations, eq(organisations.id, people.orgId))
+          .where(eq(people.handle, id))
+      : await db
+          .select(personColumns)
+          .from(platformIdentities)
+          .innerJoin(people, eq(people.id, platformIdentities.personId))
+          .leftJoin(organisations, eq(organisations.id, people.orgId))
+          .where(
+            and(eq(platformIdentities.platform, platform), eq(platformIdentities.externalId, id)),
+          );
+  const row = rows[0];
+  return row ? toPerson(row) : null;
+}
+
+/** Admins are the bootstrap list from configuration plus directory people with the admin role. */
+export async function findSpeaker(
+  db: Queryable,
+  ref: UserRef,
+  bootstrapAdmins: ReadonlySet<string>,
+): Promise<Speaker> {
+  const person = await findPersonByRef(db, ref);
+  return { ref, person, isAdmin: bootstrapAdmins.has(ref) || person?.role === 'admin' };
+}
