@@ -21,7 +21,7 @@ const isSpace = (c: string) => /\s/.test(c);
 
 /**
  * Splits a line into words: whitespace separates, double quotes group (`key:"two words"`,
- * `"a: literal"`), backslash escapes a quote inside quotes. A lowercase `key:` prefix makes an
+ * `"a: literal"`), backslash escapes a quote inside quotes, and Slack's `<...>` escapes stay whole. A lowercase `key:` prefix makes an
  * option word, unless what follows is `//` (a URL).
  */
 export function tokenize(line: string): Token[] {
@@ -66,6 +66,15 @@ export function tokenize(line: string): Token[] {
         }
         if (!closed) throw usageError(`unclosed quote in: ${line.slice(start, start + 40)}`);
         continue;
+      }
+      // Slack's escapes (`<@U123|Jaan Tamm>`, `<#C1|ops>`, `<https://x|a link>`) may hold spaces.
+      if (c === '<') {
+        const end = line.indexOf('>', i);
+        if (end > i && !line.slice(i + 1, end).includes('<')) {
+          text += line.slice(i, end + 1);
+          i = end + 1;
+          continue;
+        }
       }
       text += c;
       i++;

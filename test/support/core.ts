@@ -1,0 +1,80 @@
+import { count } from 'drizzle-orm';
+import { renderPlainText } from '../../src/chat/message.js';
+import type { CommandReply } from '../../src/chat/port.js';
+import { channelRef, type UserRef, userRef } from '../../src/chat/refs.js';
+import { type Core, createCore } from '../../src/core.js';
+import type { Database, Storage } from '../../src/db/client.js';
+import * as schema from '../../src/db/schema/index.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { openTestStorage } from './storage.js';
+
+export const ADMIN = userRef('shell', 'operator');
+
+export interface TestCore {
+  storage: Storage;
+  db: Database;
+  core: Core;
+  metrics: Metrics;
+  /** Runs a command line as `user` (default: the bootstrap admin) and returns the reply. */
+  run(text: string, user?: UserRef | string): Promise<CommandReply & { text: string }>;
+  now: Date;
+  close(): Promise<void>;
+}
+
+export async function makeTestCore(
+  options: { admins?: string[]; now?: Date } = {},
+): Promise<TestCore> {
+  const storage = await openTestStorage();
+  const metrics = createMetrics();
+  const state = { now: options.now ?? new Date('2026-11-22T09:00:00Z') };
+  const core = createCore({
+    db: storage.db,
+    logger: createLogger('silent'),
+    metrics,
+    admins: options.admins ?? [ADMIN],
+    clock: () => state.now,
+  });
+  let seq = 0;
+  return {
+    storage,
+    db: storage.db,
+    core,
+    metrics,
+    get now() {
+      return state.now;
+    },
+    set now(value: Date) {
+      state.now = value;
+    },
+    async run(text, user = ADMIN) {
+      const ref = (user.includes(':') ? user : userRef('shell', user.replace(/^@/, ''))) as UserRef;
+      const reply = await core.runCommand({
+        deliveryKey: `test-${++seq}`,
+        user: ref,
+        channel: channelRef('shell', '#general'),
+        text,
+      });
+      return { ...reply, text: renderPlainText(reply.message) };
+    },
+    close: () => storage.close(),
+  };
+}
+
+/** Row counts of every table: "changes nothing" means these are equal before and after. */
+export async function tableCounts(db: Database): Promise<Record<string, number>> {
+  const tables = {
+    organisations: schema.organisations,
+    orgInboxes: schema.orgInboxes,
+    people: schema.people,
+    platformIdentities: schema.platformIdentities,
+    contacts: schema.contacts,
+    auditLog: schema.auditLog,
+  };
+  const out: Record<string, number> = {};
+  for (const [name, table] of Object.entries(tables)) {
+    const [row] = await db.select({ n: count() }).from(table);
+    out[name] = row?.n ?? 0;
+  }
+  return out;
+}

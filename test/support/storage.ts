@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { openStorage, type Storage } from '../../src/db/client.js';
+import { databaseUrl, TEST_POSTGRES_URL } from './env.js';
+
+export type TestDatabase = 'postgres' | 'pglite';
+
+export const testDatabaseKind = (): TestDatabase =>
+  process.env.CONCORD_TEST_DB === 'pglite' ? 'pglite' : 'postgres';
+
+/**
+ * A migrated database of the test file's own: a clone of the run's template on the real
+ * Postgres, or an in-memory PGlite. `close` drops it.
+ */
+export async function openTestStorage(): Promise<Storage> {
+  if (testDatabaseKind() === 'pglite') return openStorage({ pgliteDir: null });
+  const template = inject('pgTemplate');
+  const name = `${template}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name} template ${template}`);
+  } finally {
+    await admin.end();
+  }
+  const storage = await openStorage({ databaseUrl: databaseUrl(name) });
+  return {
+    ...storage,
+    close: async () => {
+      await storage.close();
+      const dropper = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+      await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  };
+}
