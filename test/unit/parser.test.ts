@@ -267,7 +267,7 @@ describe('parseCommand against the real registry', () => {
     it.each([
       ['2027-11-09T10:00', { year: 2027, month: 11, day: 9, hour: 10, minute: 0, second: 0 }],
       ['2027-11-09T10:00:30', { year: 2027, month: 11, day: 9, hour: 10, minute: 0, second: 30 }],
-      ['2027-11-09 23:59', { year: 2027, month: 11, day: 9, hour: 23, minute: 59, second: 0 }],
+      ['2027-11-09T23:59', { year: 2027, month: 11, day: 9, hour: 23, minute: 59, second: 0 }],
       [
         '2027-11-09T10:00Z',
         { year: 2027, month: 11, day: 9, hour: 10, minute: 0, second: 0, offsetMinutes: 0 },

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** Runs an npm script of the project as a real process, with `stdin` piped in. */
+export function runNpm(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    // A clean environment: only what a shell would have, plus the test's settings.
+    for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+      const value = process.env[key];
+      if (value !== undefined) env[key] = value;
+    }
+    const child = spawn('npm', ['--silent', ...args], { cwd: ROOT, env: { ...env, ...options.env }, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`npm ${args.join(' ')} did not finish; stdout so far:\n${stdout}\nstderr:\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+export const scenario = (name: string) => readFileSync(new URL(`../scenarios/${name}`, import.meta.url), 'utf8');
