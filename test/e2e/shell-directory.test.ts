@@ -11,9 +11,10 @@ let first: ProcessResult;
 const env = () => ({ CONCORD_DATA_DIR: dataDir, PORT: '0' });
 
 /** The answer printed under the echoed command line `prompt`. */
-function answerTo(output: string, command: string): string {
+function answerTo(output: string, command: string, which: 'first' | 'last' = 'first'): string {
   const lines = output.split('\n');
-  const at = lines.findIndex((l) => l.endsWith(`› ${command}`));
+  const echoes = (l: string) => l.endsWith(`› ${command}`);
+  const at = which === 'first' ? lines.findIndex(echoes) : lines.findLastIndex(echoes);
   if (at < 0) throw new Error(`command not echoed: ${command}\n${output}`);
   const rest = lines.slice(at + 1);
   const end = rest.findIndex((l) => !l.startsWith('  '));
@@ -61,7 +62,7 @@ describe('npm start < test/scenarios/directory.txt', () => {
       ['/poc who "unclosed', /^ {2}⚠ unclosed quote/],
     ];
     for (const [command, expected] of bad) {
-      const answer = answerTo(first.stdout, command);
+      const answer = answerTo(first.stdout, command, 'last');
       expect(answer, command).toMatch(expected);
       const [reason, usage, ...more] = answer.split('\n');
       expect(reason, command).toMatch(/^ {2}⚠ /);

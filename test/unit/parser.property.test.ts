@@ -232,6 +232,33 @@ function check(line: string): 'parsed' | 'rejected' {
 
 const anyUnicode = fc.string({ unit: 'binary', maxLength: 120 });
 
+/** Random unicode with the grammar's own characters mixed in, so quotes and keys occur often. */
+const grammarChar = fc.constantFrom(
+  '"',
+  '\u201c',
+  '\u201d',
+  '\u201e',
+  '\\',
+  ':',
+  ',',
+  '@',
+  '<',
+  '>',
+  '|',
+  '!',
+  ' ',
+  '\n',
+  '\t',
+  '/',
+);
+const flavouredUnicode = fc.string({
+  unit: fc.oneof(
+    { weight: 3, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+    { weight: 1, arbitrary: grammarChar },
+  ),
+  maxLength: 120,
+});
+
 /** Real command heads, so random text also reaches the tokenizer and the value readers. */
 const heads = registry.commands.flatMap((c) => [
   `/${c.name} `,
@@ -460,7 +487,7 @@ describe('parseCommand on any input', () => {
   it('parses or rejects random unicode after a real command and subcommand', () => {
     const counts = { parsed: 0, rejected: 0 };
     fc.assert(
-      fc.property(fc.constantFrom(...heads), anyUnicode, (head, rest) => {
+      fc.property(fc.constantFrom(...heads), fc.oneof(anyUnicode, flavouredUnicode), (head, rest) => {
         counts[check(head + rest)]++;
       }),
       { numRuns: RUNS },
