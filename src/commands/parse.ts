@@ -48,7 +48,12 @@ export function parseCommand(line: string, registry: CommandRegistry): ParsedCom
       '/concord help [command]',
     );
 
-  const tokens = tokenize(trimmed.slice(head[0].length));
+  let tokens: Token[];
+  try {
+    tokens = tokenize(trimmed.slice(head[0].length));
+  } catch (error) {
+    throw error instanceof ConcordError ? error.withUsage(commandUsage(spec)) : error;
+  }
   const first = tokens[0];
   let sub =
     first && !first.quoted && first.key === undefined
