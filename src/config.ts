@@ -58,12 +58,16 @@ export const Config = z
     REDIS_URL: optionalUrl(['redis:', 'rediss:', 'unix:']),
     CONCORD_DATA_DIR: z.string().trim().min(1).default('.concord'),
     CONCORD_ADMINS: adminList,
-    PORT: z.coerce
-      .number({ message: 'expected a port number' })
-      .int('expected a whole port number')
-      .min(0)
-      .max(65535)
-      .default(3000),
+    // Blank means unset, as for every other variable: `PORT=` must not bind a random port.
+    PORT: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.coerce
+        .number({ message: 'expected a port number' })
+        .int('expected a whole port number')
+        .min(0)
+        .max(65535)
+        .default(3000),
+    ),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     SLACK_BOT_TOKEN: optionalText,
     SLACK_SIGNING_SECRET: optionalText,

@@ -155,14 +155,19 @@ function readValue(option: OptionSpec, raw: string): OptionValue {
     case 'users':
       return {
         type: 'mentions',
-        value: unique(option, splitList(text, 'users')).map(parseMention),
+        value: unique(
+          option,
+          splitList(text, 'users').map(parseMention),
+          (m) => `${m.kind}:${m.id}`,
+          (m) => m.raw,
+        ),
       };
     case 'org':
       return { type: 'string', value: parseOrgCode(text) };
     case 'orgs':
       return {
         type: 'strings',
-        value: unique(option, splitList(text, 'organisations').map(parseOrgCode)),
+        value: unique(option, splitList(text, 'organisations').map(parseOrgCode), (code) => code),
       };
     case 'capability':
       return { type: 'string', value: parseCapability(text) };
@@ -181,11 +186,18 @@ function readValue(option: OptionSpec, raw: string): OptionValue {
   }
 }
 
-function unique<T>(option: OptionSpec, items: T[]): T[] {
-  const seen = new Set<T>();
+/** Refuses a list naming the same thing twice, however it was written (`@Ann,@ann`). */
+function unique<T>(
+  option: OptionSpec,
+  items: T[],
+  key: (item: T) => string,
+  show: (item: T) => string = key,
+): T[] {
+  const seen = new Set<string>();
   for (const item of items) {
-    if (seen.has(item)) throw usageError(`${option.name}: lists ${String(item)} twice`);
-    seen.add(item);
+    const k = key(item);
+    if (seen.has(k)) throw usageError(`${option.name}: lists ${clip(show(item))} twice`);
+    seen.add(k);
   }
   return items;
 }

@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { clip } from './values.js';
 
 /** A word of a command line. `key` is set for `key:value` words. */
 export interface Token {
@@ -64,7 +65,7 @@ export function tokenize(line: string): Token[] {
           text += d;
           i++;
         }
-        if (!closed) throw usageError(`unclosed quote in: ${line.slice(start, start + 40)}`);
+        if (!closed) throw usageError(`unclosed quote in: ${clip(line.slice(start))}`);
         continue;
       }
       // Slack's escapes (`<@U123|Jaan Tamm>`, `<#C1|ops>`, `<https://x|a link>`) may hold spaces.

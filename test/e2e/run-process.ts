@@ -10,7 +10,10 @@ export interface ProcessResult {
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** Runs an npm script of the project as a real process, with `stdin` piped in. */
-export function runNpm(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<ProcessResult> {
+export function runNpm(
+  args: string[],
+  options: { env: Record<string, string>; stdin?: string; timeoutMs?: number },
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
     // A clean environment: only what a shell would have, plus the test's settings.
@@ -18,7 +21,11 @@ export function runNpm(args: string[], options: { env: Record<string, string>; s
       const value = process.env[key];
       if (value !== undefined) env[key] = value;
     }
-    const child = spawn('npm', ['--silent', ...args], { cwd: ROOT, env: { ...env, ...options.env }, stdio: 'pipe' });
+    const child = spawn('npm', ['--silent', ...args], {
+      cwd: ROOT,
+      env: { ...env, ...options.env },
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -29,7 +36,11 @@ export function runNpm(args: string[], options: { env: Record<string, string>; s
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`npm ${args.join(' ')} did not finish; stdout so far:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `npm ${args.join(' ')} did not finish; stdout so far:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -40,4 +51,5 @@ export function runNpm(args: string[], options: { env: Record<string, string>; s
   });
 }
 
-export const scenario = (name: string) => readFileSync(new URL(`../scenarios/${name}`, import.meta.url), 'utf8');
+export const scenario = (name: string) =>
+  readFileSync(new URL(`../scenarios/${name}`, import.meta.url), 'utf8');

@@ -18,7 +18,10 @@ let outage: RedisHandle | undefined;
 
 beforeAll(async () => {
   t = await makeTestCore();
-  redis = await connectRedis({ REDIS_URL: TEST_REDIS_URL, CONCORD_DATA_DIR: '.concord-unused' }, logger);
+  redis = await connectRedis(
+    { REDIS_URL: TEST_REDIS_URL, CONCORD_DATA_DIR: '.concord-unused' },
+    logger,
+  );
   http = createHttpServer(logger);
   mountOperationalRoutes(
     http,
@@ -40,7 +43,10 @@ describe('/healthz', () => {
   it('answers 200 with the database and Redis checked for real', async () => {
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      checks: Record<string, { status: string }>;
+    };
     expect(body.status).toBe('ok');
     expect(body.checks.database?.status).toBe('ok');
     expect(body.checks.redis?.status).toBe('ok');
@@ -54,7 +60,10 @@ describe('/healthz', () => {
     try {
       const res = await fetch(`${base}/healthz`);
       expect(res.status).toBe(503);
-      const body = (await res.json()) as { status: string; checks: Record<string, { status: string; error?: string }> };
+      const body = (await res.json()) as {
+        status: string;
+        checks: Record<string, { status: string; error?: string }>;
+      };
       expect(body.status).toBe('degraded');
       expect(body.checks.redis).toMatchObject({ status: 'down', error: expect.any(String) });
       expect(body.checks.database?.status).toBe('ok');
@@ -67,7 +76,10 @@ describe('/healthz', () => {
   });
 
   it('refuses to start against a Redis that does not answer', async () => {
-    const dead = await connectRedis({ REDIS_URL: 'redis://127.0.0.1:1', CONCORD_DATA_DIR: '.unused' }, logger).catch((e: Error) => e);
+    const dead = await connectRedis(
+      { REDIS_URL: 'redis://127.0.0.1:1', CONCORD_DATA_DIR: '.unused' },
+      logger,
+    ).catch((e: Error) => e);
     expect(dead).toBeInstanceOf(Error);
   });
 });

@@ -5,7 +5,11 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { connectRedis } from '../../src/redis/connect.js';
-import { INSTALL_REDIS_HINT, RedisUnavailableError, startPrivateRedis } from '../../src/redis/private-server.js';
+import {
+  INSTALL_REDIS_HINT,
+  RedisUnavailableError,
+  startPrivateRedis,
+} from '../../src/redis/private-server.js';
 
 const logger = createLogger('silent');
 const dirs: string[] = [];
@@ -51,7 +55,9 @@ describe('the private redis-server (REDIS_URL unset)', () => {
   });
 
   it('says how to install Redis when there is no redis-server on PATH', async () => {
-    const error = await startPrivateRedis(tempDir(), logger, '/nonexistent').catch((e: unknown) => e);
+    const error = await startPrivateRedis(tempDir(), logger, '/nonexistent').catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RedisUnavailableError);
     expect((error as Error).message).toBe(INSTALL_REDIS_HINT);
   });

@@ -92,7 +92,9 @@ describe('the core does not depend on the platforms', () => {
     ])('flags %s', (source, specifier) => {
       const found = crossings(file, source);
       expect(found).toHaveLength(1);
-      expect(found[0]).toMatch(new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} `));
+      expect(found[0]).toMatch(
+        new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} `),
+      );
     });
 
     it.each([

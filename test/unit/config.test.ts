@@ -79,17 +79,14 @@ describe('loadConfig', () => {
       ).toEqual(['slack:U1', 'shell:me', 'discord:123']);
     });
 
-    it.each([
-      'slack:U1,bogus',
-      'irc:someone',
-      'slack:',
-      ':U1',
-      'slack:U1:extra',
-    ])('rejects %s, naming CONCORD_ADMINS', (admins) => {
-      const error = configError({ CONCORD_ADMINS: admins });
-      expect(error.message).toMatch(/CONCORD_ADMINS/);
-      expect(error.message).toMatch(/platform:userId/);
-    });
+    it.each(['slack:U1,bogus', 'irc:someone', 'slack:', ':U1', 'slack:U1:extra'])(
+      'rejects %s, naming CONCORD_ADMINS',
+      (admins) => {
+        const error = configError({ CONCORD_ADMINS: admins });
+        expect(error.message).toMatch(/CONCORD_ADMINS/);
+        expect(error.message).toMatch(/platform:userId/);
+      },
+    );
   });
 
   describe('PORT', () => {
@@ -164,14 +161,12 @@ describe('loadConfig', () => {
       expect(loadConfig({ DISCORD_PUBLIC_KEY: PUBLIC_KEY }).DISCORD_PUBLIC_KEY).toBe(PUBLIC_KEY);
     });
 
-    it.each([
-      'not-a-key',
-      'a1'.repeat(31),
-      `${'a1'.repeat(32)}00`,
-      'g'.repeat(64),
-    ])('rejects DISCORD_PUBLIC_KEY=%s, naming it', (key) => {
-      expect(configError({ DISCORD_PUBLIC_KEY: key }).message).toMatch(/DISCORD_PUBLIC_KEY/);
-    });
+    it.each(['not-a-key', 'a1'.repeat(31), `${'a1'.repeat(32)}00`, 'g'.repeat(64)])(
+      'rejects DISCORD_PUBLIC_KEY=%s, naming it',
+      (key) => {
+        expect(configError({ DISCORD_PUBLIC_KEY: key }).message).toMatch(/DISCORD_PUBLIC_KEY/);
+      },
+    );
   });
 
   describe('secrets never appear in error messages', () => {

@@ -13,7 +13,9 @@ import {
 import {
   CAPABILITY_PATTERN,
   HANDLE_PATTERN,
+  type LocalDate,
   MAX_DURATION_MS,
+  type Mention,
   ORG_CODE_PATTERN,
 } from '../../src/commands/values.js';
 import { ConcordError } from '../../src/errors.js';
@@ -104,90 +106,88 @@ function fail(line: string, what: string): never {
   throw new Error(`${what} for ${JSON.stringify(line)}`);
 }
 
+const validMention = (m: Mention) =>
+  m.kind === 'handle'
+    ? HANDLE_PATTERN.test(m.id)
+    : m.kind === 'discord'
+      ? /^\d+$/.test(m.id)
+      : /^[UW][A-Z0-9]+$/.test(m.id);
+const validDuration = (ms: number) => Number.isInteger(ms) && ms > 0 && ms <= MAX_DURATION_MS;
+const isRealDate = (d: LocalDate) => {
+  const real = new Date(Date.UTC(d.year, d.month - 1, d.day));
+  return d.year >= 1970 && real.getUTCMonth() === d.month - 1 && real.getUTCDate() === d.day;
+};
+const isCanonicalZone = (zone: string) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: zone }).resolvedOptions().timeZone === zone;
+
+/** Whether a parsed string value is what its option type promises. */
+function validString(option: OptionSpec, text: string): boolean {
+  switch (option.type) {
+    case 'text':
+      return text !== '' && text === text.trim();
+    case 'word':
+      return text !== '' && !/\s/.test(text);
+    case 'enum':
+      return (option.choices ?? []).includes(text);
+    case 'org':
+      return ORG_CODE_PATTERN.test(text);
+    case 'capability':
+      return CAPABILITY_PATTERN.test(text);
+    case 'zone':
+      return isCanonicalZone(text);
+    default:
+      return false;
+  }
+}
+
 /** What a parsed value must satisfy, whatever the line was. */
 function checkValue(line: string, option: OptionSpec, value: OptionValue): void {
   if (value.type !== VALUE_TYPE[option.type]) {
     fail(line, `${option.name} (${option.type}) came out as ${value.type}`);
   }
-  const ok = (() => {
-    switch (option.type) {
-      case 'text':
-        return value.value !== '' && value.value === String(value.value).trim();
-      case 'word':
-        return typeof value.value === 'string' && value.value !== '' && !/\s/.test(value.value);
-      case 'enum':
-        return (option.choices ?? []).includes(String(value.value));
-      case 'org':
-        return ORG_CODE_PATTERN.test(String(value.value));
-      case 'orgs':
-        return (
-          Array.isArray(value.value) &&
-          value.value.length > 0 &&
-          value.value.every((code) => ORG_CODE_PATTERN.test(String(code))) &&
-          new Set(value.value).size === value.value.length
-        );
-      case 'capability':
-        return CAPABILITY_PATTERN.test(String(value.value));
-      case 'user':
-      case 'users': {
-        const mentions = value.type === 'mention' ? [value.value] : value.value;
-        return (
-          Array.isArray(mentions) &&
-          mentions.length > 0 &&
-          mentions.every(
-            (m) =>
-              typeof m === 'object' &&
-              m !== null &&
-              'kind' in m &&
-              'id' in m &&
-              (m.kind === 'handle'
-                ? HANDLE_PATTERN.test(String(m.id))
-                : m.kind === 'discord'
-                  ? /^\d+$/.test(String(m.id))
-                  : m.kind === 'slack' && /^[UW][A-Z0-9]+$/.test(String(m.id))),
-          )
-        );
-      }
-      case 'datetime': {
-        if (value.type !== 'datetime') return false;
-        const t = value.value;
-        return (
-          t.month >= 1 &&
-          t.month <= 12 &&
-          t.day >= 1 &&
-          t.day <= 31 &&
-          t.hour <= 23 &&
-          t.minute <= 59 &&
-          t.second <= 59 &&
-          Number.isInteger(t.year) &&
-          (t.offsetMinutes === undefined || Math.abs(t.offsetMinutes) <= 14 * 60 + 59)
-        );
-      }
-      case 'date': {
-        if (value.type !== 'date') return false;
-        const d = value.value;
-        const real = new Date(Date.UTC(d.year, d.month - 1, d.day));
-        return real.getUTCMonth() === d.month - 1 && real.getUTCDate() === d.day;
-      }
-      case 'zone':
-        return (
-          typeof value.value === 'string' &&
-          new Intl.DateTimeFormat('en-GB', { timeZone: value.value }).resolvedOptions()
-            .timeZone === value.value
-        );
-      case 'duration':
-      case 'durations': {
-        const all = value.type === 'duration' ? [value.value] : value.value;
-        return (
-          Array.isArray(all) &&
-          all.length > 0 &&
-          all.every((ms) => Number.isInteger(ms) && Number(ms) > 0 && Number(ms) <= MAX_DURATION_MS)
-        );
-      }
-      case 'boolean':
-        return typeof value.value === 'boolean';
+  let ok: boolean;
+  switch (value.type) {
+    case 'string':
+      ok = validString(option, value.value);
+      break;
+    case 'strings':
+      ok =
+        value.value.length > 0 &&
+        value.value.every((code) => ORG_CODE_PATTERN.test(code)) &&
+        new Set(value.value).size === value.value.length;
+      break;
+    case 'mention':
+      ok = validMention(value.value);
+      break;
+    case 'mentions':
+      ok = value.value.length > 0 && value.value.every(validMention);
+      break;
+    case 'datetime': {
+      const t = value.value;
+      ok =
+        isRealDate(t) &&
+        t.hour >= 0 &&
+        t.hour <= 23 &&
+        t.minute >= 0 &&
+        t.minute <= 59 &&
+        t.second >= 0 &&
+        t.second <= 59 &&
+        (t.offsetMinutes === undefined || Math.abs(t.offsetMinutes) <= 14 * 60 + 59);
+      break;
     }
-  })();
+    case 'date':
+      ok = isRealDate(value.value);
+      break;
+    case 'duration':
+      ok = validDuration(value.value);
+      break;
+    case 'durations':
+      ok = value.value.length > 0 && value.value.every(validDuration);
+      break;
+    case 'boolean':
+      ok = typeof value.value === 'boolean';
+      break;
+  }
   if (!ok) fail(line, `${option.name} (${option.type}) is ${JSON.stringify(value.value)}`);
 }
 
@@ -487,9 +487,13 @@ describe('parseCommand on any input', () => {
   it('parses or rejects random unicode after a real command and subcommand', () => {
     const counts = { parsed: 0, rejected: 0 };
     fc.assert(
-      fc.property(fc.constantFrom(...heads), fc.oneof(anyUnicode, flavouredUnicode), (head, rest) => {
-        counts[check(head + rest)]++;
-      }),
+      fc.property(
+        fc.constantFrom(...heads),
+        fc.oneof(anyUnicode, flavouredUnicode),
+        (head, rest) => {
+          counts[check(head + rest)]++;
+        },
+      ),
       { numRuns: RUNS },
     );
     // Random text after e.g. `/poc list ` is nearly always rejected, but some must get through

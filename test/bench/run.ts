@@ -1,0 +1,20 @@
+import { benchDirectory } from './directory.js';
+
+/** `npm run bench -- <name>`: each benchmark prints a table and writes bench-results/<name>.json. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  directory: benchDirectory,
+};
+
+const names = process.argv.slice(2);
+const unknown = names.filter((n) => !(n in BENCHMARKS));
+if (names.length === 0 || unknown.length > 0) {
+  console.error(
+    `usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}>${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+  );
+  process.exit(2);
+}
+for (const name of names) {
+  const bench = BENCHMARKS[name];
+  if (bench) await bench();
+}
+process.exit(0);
