@@ -48,7 +48,7 @@ async function openPostgres(url: string): Promise<Storage> {
     // Keep a dead server from hanging a command past the platforms' 3-second deadline.
     idle_timeout: 60,
   });
-  const db = drizzlePostgres({ client: sql, schema });
+  const db = drizzlePostgres({ client: preparingStatements(sql), schema });
   const lock = await sql.reserve();
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -65,6 +65,29 @@ async function openPostgres(url: string): Promise<Storage> {
     },
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/**
+ * drizzle sends every query it did not name through `unsafe(…, { prepare: false })`, so Postgres
+ * parses and plans each one afresh: 0.5 ms median and 2 ms at p99 for a one-row lookup, against
+ * 0.18 and 0.33 ms prepared (measured on the directory benchmark). postgres.js caches prepared
+ * statements per connection by their text; drizzle's texts are fixed shapes with parameters, so
+ * the cache stays small. (Behind PgBouncer in transaction mode, use 1.21+ with prepared
+ * statement support.)
+ */
+function preparingStatements(sql: postgres.Sql): postgres.Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (
+          query: string,
+          params?: postgres.ParameterOrJSON<never>[],
+          options?: postgres.UnsafeQueryOptions,
+        ) => target.unsafe(query, params, { ...options, prepare: true });
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 async function openPglite(dir: string | null): Promise<Storage> {

@@ -36,6 +36,8 @@ export const contacts = pgTable(
     unique('contacts_org_capability_person_key').on(t.orgId, t.capability, t.personId),
     index('contacts_capability_org_rank_idx').on(t.capability, t.orgId, t.rank),
     index('contacts_person_idx').on(t.personId),
+    // The primaries: one per list, so counting them counts the organisations holding a capability.
+    index('contacts_primary_capability_idx').on(t.capability).where(sql`${t.rank} = 0`),
     check('contacts_rank_check', sql`${t.rank} >= 0`),
     check('contacts_capability_check', sql`${t.capability} ~ '^[a-z0-9][a-z0-9-]{0,39}$'`),
   ],

@@ -1,4 +1,4 @@
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, ne, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.js';
 import { contacts } from '../../db/schema/contacts.js';
 import { organisations } from '../../db/schema/organisations.js';
@@ -46,7 +46,7 @@ export async function importDirectory({
   };
   const audit: AuditEntry[] = [];
 
-  return ctx.db.transaction(async (tx) => {
+  const result = await ctx.db.transaction(async (tx) => {
     // Organisations.
     const orgIds = new Map<string, number>();
     const fileOrgs = new Map(file.organisations.map((e) => [e.value.code, e.value]));
@@ -209,7 +209,15 @@ export async function importDirectory({
     summary.auditRows = audit.length;
     return summary;
   });
+  // A bulk load leaves the planner's statistics describing the old, smaller directory until
+  // autovacuum gets round to it; refresh them so the first `/poc who` after an import is fast.
+  if (result.auditRows >= ANALYZE_AFTER_CHANGES) {
+    await ctx.db.execute(sql`analyze organisations, people, platform_identities, contacts`);
+  }
+  return result;
 }
+
+const ANALYZE_AFTER_CHANGES = 500;
 
 async function importIdentities(
   tx: Transaction,

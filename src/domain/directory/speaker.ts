@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { UserRef } from '../../chat/refs.js';
 import { localPart, platformOf } from '../../chat/refs.js';
-import type { Queryable } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import type { OrganisationKind } from '../../db/schema/organisations.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people, platformIdentities, type Role } from '../../db/schema/people.js';
@@ -61,35 +61,55 @@ export function toPerson(row: PersonRow): Person {
   return { id: row.id, handle: row.handle, name: row.name, tz: row.tz, role: row.role, org };
 }
 
+// Every command looks its speaker up: these statements are built once per database, not per call.
+const statements = new WeakMap<Database, ReturnType<typeof prepareLookups>>();
+
+function prepareLookups(db: Database) {
+  return {
+    byHandle: db
+      .select(personColumns)
+      .from(people)
+      .leftJoin(organisations, eq(organisations.id, people.orgId))
+      .where(eq(people.handle, sql.placeholder('id')))
+      .prepare('person_by_handle'),
+    byIdentity: db
+      .select(personColumns)
+      .from(platformIdentities)
+      .innerJoin(people, eq(people.id, platformIdentities.personId))
+      .leftJoin(organisations, eq(organisations.id, people.orgId))
+      .where(
+        and(
+          eq(platformIdentities.platform, sql.placeholder('platform')),
+          eq(platformIdentities.externalId, sql.placeholder('id')),
+        ),
+      )
+      .prepare('person_by_identity'),
+  };
+}
+
 /**
  * The directory person behind a chat user: by platform identity on Slack and Discord, by handle
  * in the shell. Null when they are not in the directory.
  */
-export async function findPersonByRef(db: Queryable, ref: UserRef): Promise<Person | null> {
+export async function findPersonByRef(db: Database, ref: UserRef): Promise<Person | null> {
+  let lookups = statements.get(db);
+  if (!lookups) {
+    lookups = prepareLookups(db);
+    statements.set(db, lookups);
+  }
   const platform = platformOf(ref);
   const id = localPart(ref);
   const rows =
     platform === 'shell'
-      ? await db
-          .select(personColumns)
-          .from(people)
-          .leftJoin(organisations, eq(organisations.id, people.orgId))
-          .where(eq(people.handle, id))
-      : await db
-          .select(personColumns)
-          .from(platformIdentities)
-          .innerJoin(people, eq(people.id, platformIdentities.personId))
-          .leftJoin(organisations, eq(organisations.id, people.orgId))
-          .where(
-            and(eq(platformIdentities.platform, platform), eq(platformIdentities.externalId, id)),
-          );
+      ? await lookups.byHandle.execute({ id })
+      : await lookups.byIdentity.execute({ platform, id });
   const row = rows[0];
   return row ? toPerson(row) : null;
 }
 
 /** Admins are the bootstrap list from configuration plus directory people with the admin role. */
 export async function findSpeaker(
-  db: Queryable,
+  db: Database,
   ref: UserRef,
   bootstrapAdmins: ReadonlySet<string>,
 ): Promise<Speaker> {

@@ -1,0 +1,1 @@
+CREATE INDEX "contacts_primary_capability_idx" ON "contacts" USING btree ("capability") WHERE "contacts"."rank" = 0;
