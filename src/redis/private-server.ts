@@ -57,7 +57,7 @@ export async function startPrivateRedis(
   }
 
   if (existsSync(socket)) {
-    if (await answers(socket, 500)) {
+    if (await answers(socket)) {
       logger.warn({ socket }, 'reusing the private redis-server a previous run left running');
       return { socket, stop: () => shutdown(socket) };
     }
@@ -99,7 +99,7 @@ export async function startPrivateRedis(
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (existsSync(socket) && (await answers(socket, 500))) {
+    if (existsSync(socket) && (await answers(socket))) {
       logger.info({ socket }, 'private redis-server started');
       return { socket, stop: () => stopChild(child, exited) };
     }
@@ -114,24 +114,36 @@ export async function startPrivateRedis(
   );
 }
 
-async function answers(socket: string, timeoutMs: number): Promise<boolean> {
+/** Connects once to the socket, runs `use`, and disconnects; null when nobody answers. */
+async function withSocket<T>(
+  socket: string,
+  use: (client: Redis) => Promise<T>,
+): Promise<T | null> {
   const client = new Redis({
     path: socket,
     lazyConnect: true,
-    connectTimeout: timeoutMs,
+    connectTimeout: 500,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
   client.on('error', () => {});
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    return await use(client);
   } catch {
-    return false;
+    return null;
   } finally {
     client.disconnect();
   }
 }
+
+const answers = async (socket: string) =>
+  (await withSocket(socket, (client) => client.ping())) === 'PONG';
+
+// SHUTDOWN closes the connection before replying, so its "error" is the success.
+const shutdown = async (socket: string) => {
+  await withSocket(socket, (client) => client.call('SHUTDOWN').catch(() => null));
+};
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   if (child.exitCode !== null) return;
@@ -139,21 +151,4 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-async function shutdown(socket: string): Promise<void> {
-  const client = new Redis({
-    path: socket,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.call('SHUTDOWN').catch(() => {});
-  } catch {
-  } finally {
-    client.disconnect();
-  }
 }

@@ -64,9 +64,14 @@ describe('when something other than the input is wrong', () => {
     });
     const reply = await run(inbound('/boom now'));
     const ref = /reference ([0-9a-f]{8})/.exec(reply.message.title ?? '')?.[1];
-    expect(reply.message.title).toMatch(/^Sorry, that went wrong on Concord's side \(reference [0-9a-f]{8}\); nothing was changed$/);
+    expect(reply.message.title).toMatch(
+      /^Sorry, that went wrong on Concord's side \(reference [0-9a-f]{8}\); nothing was changed$/,
+    );
     expect(JSON.stringify(reply)).not.toContain('secret detail');
-    expect(lines.find((l) => l.correlationId === ref)).toMatchObject({ msg: 'command failed', command: 'boom now' });
+    expect(lines.find((l) => l.correlationId === ref)).toMatchObject({
+      msg: 'command failed',
+      command: 'boom now',
+    });
   });
 
   it('a database that went away answers "unavailable, try again", not a stack trace', async () => {
@@ -82,7 +87,7 @@ describe('when something other than the input is wrong', () => {
     await gone.close();
     const reply = await run(inbound('/org add EST name:"Estonia" kind:delegation'));
     expect(reply.message.title).toBe(
-      "⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute",
+      '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
     );
   });
 });

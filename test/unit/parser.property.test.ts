@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CommandReply } from '../../src/chat/port.js';
 import { CommandInput, type OptionValue } from '../../src/commands/input.js';
 import { MAX_LINE_LENGTH, parseCommand } from '../../src/commands/parse.js';
 import { concordCommands } from '../../src/commands/registry.js';
@@ -19,66 +18,11 @@ import {
   ORG_CODE_PATTERN,
 } from '../../src/commands/values.js';
 import { ConcordError } from '../../src/errors.js';
+import { probeCommand } from '../support/probe-command.js';
 
 const RUNS = 10_000;
 
-const reply = async (): Promise<CommandReply> => ({
-  visibility: 'private',
-  message: { title: 'ok' },
-});
-
-/** The real commands have no datetime, date, duration or orgs option yet: this one has them all. */
-const probe: CommandSpec = {
-  name: 'probe',
-  summary: 'exercises every option type',
-  defaultSubcommand: 'say',
-  subcommands: [
-    {
-      name: 'say',
-      summary: 'free text',
-      positional: { name: 'text', type: 'text', required: true, description: 'what to say' },
-      options: [
-        { name: 'tlp', type: 'enum', choices: ['clear', 'green', 'amber'], description: 'tlp' },
-        { name: 'to', type: 'orgs', description: 'orgs' },
-      ],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-    {
-      name: 'all',
-      summary: 'one option of every type',
-      options: [
-        { name: 'note', type: 'text', description: 'text' },
-        { name: 'ref', type: 'word', description: 'word' },
-        { name: 'level', type: 'enum', choices: ['low', 'high'], description: 'enum' },
-        { name: 'owner', type: 'user', description: 'user' },
-        { name: 'people', type: 'users', description: 'users' },
-        { name: 'org', type: 'org', description: 'org' },
-        { name: 'orgs', type: 'orgs', description: 'orgs' },
-        { name: 'cap', type: 'capability', description: 'capability' },
-        { name: 'at', type: 'datetime', description: 'datetime' },
-        { name: 'due', type: 'date', description: 'date' },
-        { name: 'tz', type: 'zone', description: 'zone' },
-        { name: 'every', type: 'duration', description: 'duration' },
-        { name: 'remind', type: 'durations', description: 'durations' },
-        { name: 'loud', type: 'boolean', description: 'boolean' },
-      ],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-    {
-      name: 'plan',
-      summary: 'required typed positional and options',
-      positional: { name: 'on', type: 'date', required: true, description: 'day' },
-      options: [
-        { name: 'at', type: 'datetime', required: true, description: 'when' },
-        { name: 'every', type: 'duration', required: true, description: 'how often' },
-      ],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-  ],
-};
+const probe = probeCommand;
 
 const registry = createRegistry([...concordCommands().commands, probe]);
 

@@ -1,75 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandReply } from '../../src/chat/port.js';
 import { MAX_LINE_LENGTH, type ParsedCommand, parseCommand } from '../../src/commands/parse.js';
 import { concordCommands } from '../../src/commands/registry.js';
-import { type CommandRegistry, type CommandSpec, createRegistry } from '../../src/commands/spec.js';
+import { type CommandRegistry, createRegistry } from '../../src/commands/spec.js';
 import { ConcordError } from '../../src/errors.js';
+import { probeCommand } from '../support/probe-command.js';
 
 const real = concordCommands();
 
-const reply = async (): Promise<CommandReply> => ({
-  visibility: 'private',
-  message: { title: 'ok' },
-});
-
-/**
- * A command with one option of every OptionType, a default subcommand taking free text (like
- * `/alert <text>`), a one-word positional and a subcommand with a required datetime.
- */
-const probe: CommandSpec = {
-  name: 'probe',
-  summary: 'exercises every option type',
-  defaultSubcommand: 'say',
-  subcommands: [
-    {
-      name: 'say',
-      summary: 'free text',
-      positional: { name: 'text', type: 'text', required: true, description: 'what to say' },
-      options: [
-        { name: 'tlp', type: 'enum', choices: ['clear', 'green', 'amber'], description: 'tlp' },
-      ],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-    {
-      name: 'all',
-      summary: 'one option of every type',
-      options: [
-        { name: 'note', type: 'text', description: 'text' },
-        { name: 'ref', type: 'word', description: 'word' },
-        { name: 'level', type: 'enum', choices: ['low', 'high'], description: 'enum' },
-        { name: 'owner', type: 'user', description: 'user' },
-        { name: 'people', type: 'users', description: 'users' },
-        { name: 'org', type: 'org', description: 'org' },
-        { name: 'orgs', type: 'orgs', description: 'orgs' },
-        { name: 'cap', type: 'capability', description: 'capability' },
-        { name: 'at', type: 'datetime', description: 'datetime' },
-        { name: 'due', type: 'date', description: 'date' },
-        { name: 'tz', type: 'zone', description: 'zone' },
-        { name: 'every', type: 'duration', description: 'duration' },
-        { name: 'remind', type: 'durations', description: 'durations' },
-        { name: 'loud', type: 'boolean', description: 'boolean' },
-      ],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-    {
-      name: 'show',
-      summary: 'one word',
-      positional: { name: 'ref', type: 'word', description: 'a reference' },
-      options: [],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-    {
-      name: 'plan',
-      summary: 'a required datetime',
-      options: [{ name: 'at', type: 'datetime', required: true, description: 'when' }],
-      permission: { kind: 'anyone' },
-      handler: reply,
-    },
-  ],
-};
+const probe = probeCommand;
 
 const test = createRegistry([probe]);
 

@@ -4,6 +4,7 @@ import { contacts } from '../../db/schema/contacts.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people } from '../../db/schema/people.js';
 import { notFound } from '../../errors.js';
+import { unknownOrganisation } from '../directory/resolve.js';
 import type { OrganisationSummary } from '../directory/speaker.js';
 
 export interface ContactCard {
@@ -108,9 +109,7 @@ export async function findContacts(
     ? await who.org.execute({ capability: input.capability, org: input.org })
     : await who.all.execute({ capability: input.capability });
 
-  if (input.org && rows.length === 0) {
-    throw notFound(`unknown organisation ${input.org}: /org list shows them, /org add creates one`);
-  }
+  if (input.org && rows.length === 0) throw unknownOrganisation(input.org);
   const groups: OrganisationContacts[] = [];
   for (const row of rows) {
     let group = groups.at(-1);

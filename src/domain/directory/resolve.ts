@@ -4,7 +4,13 @@ import type { Queryable } from '../../db/client.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people, platformIdentities } from '../../db/schema/people.js';
 import { notFound } from '../../errors.js';
-import { type OrganisationSummary, type Person, personColumns, toPerson } from './speaker.js';
+import {
+  type OrganisationSummary,
+  type Person,
+  selectPeople,
+  selectPeopleByIdentity,
+  toPerson,
+} from './speaker.js';
 
 /** The organisation with this code, or a not_found error saying so. */
 export async function requireOrganisation(
@@ -20,31 +26,24 @@ export async function requireOrganisation(
     })
     .from(organisations)
     .where(eq(organisations.code, code));
-  if (!org)
-    throw notFound(`unknown organisation ${code}: /org list shows them, /org add creates one`);
+  if (!org) throw unknownOrganisation(code);
   return org;
 }
 
+export const unknownOrganisation = (code: string) =>
+  notFound(`unknown organisation ${code}: /org list shows them, /org add creates one`);
+
 /** The directory person a mention names, or null. */
 export async function findMentioned(db: Queryable, mention: Mention): Promise<Person | null> {
-  const base = db
-    .select(personColumns)
-    .from(people)
-    .leftJoin(organisations, eq(organisations.id, people.orgId));
   const rows =
     mention.kind === 'handle'
-      ? await base.where(eq(people.handle, mention.id))
-      : await db
-          .select(personColumns)
-          .from(platformIdentities)
-          .innerJoin(people, eq(people.id, platformIdentities.personId))
-          .leftJoin(organisations, eq(organisations.id, people.orgId))
-          .where(
-            and(
-              eq(platformIdentities.platform, mention.kind),
-              eq(platformIdentities.externalId, mention.id),
-            ),
-          );
+      ? await selectPeople(db).where(eq(people.handle, mention.id))
+      : await selectPeopleByIdentity(db).where(
+          and(
+            eq(platformIdentities.platform, mention.kind),
+            eq(platformIdentities.externalId, mention.id),
+          ),
+        );
   const row = rows[0];
   return row ? toPerson(row) : null;
 }
@@ -61,11 +60,7 @@ export async function requireMentioned(db: Queryable, mention: Mention): Promise
 }
 
 export async function requirePersonById(db: Queryable, id: number): Promise<Person> {
-  const [row] = await db
-    .select(personColumns)
-    .from(people)
-    .leftJoin(organisations, eq(organisations.id, people.orgId))
-    .where(eq(people.id, id));
+  const [row] = await selectPeople(db).where(eq(people.id, id));
   if (!row) throw notFound(`person ${id} is not in the directory`);
   return toPerson(row);
 }

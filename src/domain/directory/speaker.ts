@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { UserRef } from '../../chat/refs.js';
 import { localPart, platformOf } from '../../chat/refs.js';
-import type { Database } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import type { OrganisationKind } from '../../db/schema/organisations.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people, platformIdentities, type Role } from '../../db/schema/people.js';
@@ -64,19 +64,24 @@ export function toPerson(row: PersonRow): Person {
 // Every command looks its speaker up: these statements are built once per database, not per call.
 const statements = new WeakMap<Database, ReturnType<typeof prepareLookups>>();
 
+/** People with their organisation; add a `where`. */
+export const selectPeople = (db: Queryable) =>
+  db.select(personColumns).from(people).leftJoin(organisations, eq(organisations.id, people.orgId));
+
+/** People with their organisation, reached through a platform identity; add a `where`. */
+export const selectPeopleByIdentity = (db: Queryable) =>
+  db
+    .select(personColumns)
+    .from(platformIdentities)
+    .innerJoin(people, eq(people.id, platformIdentities.personId))
+    .leftJoin(organisations, eq(organisations.id, people.orgId));
+
 function prepareLookups(db: Database) {
   return {
-    byHandle: db
-      .select(personColumns)
-      .from(people)
-      .leftJoin(organisations, eq(organisations.id, people.orgId))
+    byHandle: selectPeople(db)
       .where(eq(people.handle, sql.placeholder('id')))
       .prepare('person_by_handle'),
-    byIdentity: db
-      .select(personColumns)
-      .from(platformIdentities)
-      .innerJoin(people, eq(people.id, platformIdentities.personId))
-      .leftJoin(organisations, eq(organisations.id, people.orgId))
+    byIdentity: selectPeopleByIdentity(db)
       .where(
         and(
           eq(platformIdentities.platform, sql.placeholder('platform')),
