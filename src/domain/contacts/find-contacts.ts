@@ -5,7 +5,7 @@ import { organisations } from '../../db/schema/organisations.js';
 import { people } from '../../db/schema/people.js';
 import { notFound } from '../../errors.js';
 import { unknownOrganisation } from '../directory/resolve.js';
-import type { OrganisationSummary } from '../directory/speaker.js';
+import { type OrganisationSummary, organisationColumns } from '../directory/speaker.js';
 
 export interface ContactCard {
   rank: number;
@@ -45,12 +45,7 @@ function prepareWho(db: Database, scope: 'org' | 'all') {
   );
   const holders = db.$with('holders').as(
     db
-      .select({
-        id: organisations.id,
-        code: organisations.code,
-        name: organisations.name,
-        kind: organisations.kind,
-      })
+      .select(organisationColumns)
       .from(organisations)
       .where(scope === 'org' ? eq(organisations.code, sql.placeholder('org')) : holdsCapability)
       .orderBy(asc(organisations.code))

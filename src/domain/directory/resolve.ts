@@ -6,6 +6,7 @@ import { people, platformIdentities } from '../../db/schema/people.js';
 import { notFound } from '../../errors.js';
 import {
   type OrganisationSummary,
+  organisationColumns,
   type Person,
   selectPeople,
   selectPeopleByIdentity,
@@ -18,12 +19,7 @@ export async function requireOrganisation(
   code: string,
 ): Promise<OrganisationSummary> {
   const [org] = await db
-    .select({
-      id: organisations.id,
-      code: organisations.code,
-      name: organisations.name,
-      kind: organisations.kind,
-    })
+    .select(organisationColumns)
     .from(organisations)
     .where(eq(organisations.code, code));
   if (!org) throw unknownOrganisation(code);

@@ -29,6 +29,14 @@ export interface Speaker {
   isAdmin: boolean;
 }
 
+/** The columns of an OrganisationSummary. */
+export const organisationColumns = {
+  id: organisations.id,
+  code: organisations.code,
+  name: organisations.name,
+  kind: organisations.kind,
+};
+
 export const personColumns = {
   id: people.id,
   handle: people.handle,
