@@ -2,3 +2,4 @@ export * from './audit.js';
 export * from './contacts.js';
 export * from './organisations.js';
 export * from './people.js';
+export * from './scheduled.js';

@@ -1,0 +1,83 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Queryable, Transaction } from '../db/client.js';
+import { scheduledItems } from '../db/schema/scheduled.js';
+
+export type ScheduledItem = typeof scheduledItems.$inferSelect;
+
+/** What a BullMQ job carries: nothing but the row and the generation it was made for. */
+export interface ItemRef {
+  id: number;
+  generation: number;
+  dueAt: Date;
+}
+
+export interface ScheduleInput {
+  kind: string;
+  subject: string;
+  dueAt: Date;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Schedules (or reschedules) the item `(kind, subject)`, inside the caller's transaction. A
+ * reschedule bumps the generation, so a job already queued for the old time does nothing. Enqueue
+ * the returned ref after the transaction commits; the reconciler catches it if that never happens.
+ */
+export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise<ItemRef> {
+  const [row] = await tx
+    .insert(scheduledItems)
+    .values({
+      kind: input.kind,
+      subject: input.subject,
+      dueAt: input.dueAt,
+      data: input.data ?? {},
+    })
+    .onConflictDoUpdate({
+      target: [scheduledItems.kind, scheduledItems.subject],
+      set: {
+        dueAt: input.dueAt,
+        data: input.data ?? {},
+        status: 'pending',
+        generation: sql`${scheduledItems.generation} + 1`,
+        attempts: 0,
+        lastError: null,
+        firedAt: null,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning({
+      id: scheduledItems.id,
+      generation: scheduledItems.generation,
+      dueAt: scheduledItems.dueAt,
+    });
+  if (!row) throw new Error('scheduling returned no row');
+  return row;
+}
+
+/** Cancels pending items of a kind whose subject is `subject` or starts with `subject/`. */
+export async function cancelItems(
+  tx: Transaction | Queryable,
+  kind: string,
+  subject: string,
+): Promise<number> {
+  const rows = await tx
+    .update(scheduledItems)
+    .set({
+      status: 'cancelled',
+      generation: sql`${scheduledItems.generation} + 1`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(scheduledItems.kind, kind),
+        eq(scheduledItems.status, 'pending'),
+        sql`(${scheduledItems.subject} = ${subject} or starts_with(${scheduledItems.subject}, ${`${subject}/`}))`,
+      ),
+    )
+    .returning({ id: scheduledItems.id });
+  return rows.length;
+}
+
+/** BullMQ job ids may not contain `:`; this one names the row and its generation. */
+export const jobIdOf = (ref: Pick<ItemRef, 'id' | 'generation'>) =>
+  `item-${ref.id}-${ref.generation}`;

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import { and, eq } from 'drizzle-orm';
+import type { RedisOptions } from 'ioredis';
+import type { Database } from '../../src/db/client.js';
+import { auditLog } from '../../src/db/schema/index.js';
+import { recordAudit } from '../../src/domain/audit.js';
+import { Scheduler } from '../../src/jobs/scheduler.js';
+import {
+  createScheduledWorker,
+  type ItemHandler,
+  type ScheduledWorkerOptions,
+} from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/log.js';
+import { TEST_REDIS_URL } from './env.js';
+
+export const testRedis = (): RedisOptions => {
+  const url = new URL(TEST_REDIS_URL);
+  return { host: url.hostname, port: Number(url.port || 6379) };
+};
+
+export const testPrefix = () => `concord-test-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/** A handler whose effect is one audit row per firing, written in the firing's transaction. */
+export const recordFiring: ItemHandler = async ({ tx, item, now }) => {
+  await recordAudit(tx, {
+    actor: 'scheduler',
+    action: 'test.fired',
+    subject: item.subject,
+    detail: { at: now.toISOString() },
+  });
+  return undefined;
+};
+
+/** How many times each subject fired, from the audit rows `recordFiring` wrote. */
+export async function firings(db: Database): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ subject: auditLog.subject })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'test.fired')));
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.subject, (counts.get(r.subject) ?? 0) + 1);
+  return counts;
+}
+
+export interface JobsHarness {
+  scheduler: Scheduler;
+  prefix: string;
+  connection: RedisOptions;
+  startWorker(overrides?: Partial<ScheduledWorkerOptions>): Worker;
+  close(): Promise<void>;
+}
+
+export function makeJobsHarness(
+  db: Database,
+  options: {
+    connection?: RedisOptions;
+    horizonMs?: number;
+    reconcileEveryMs?: number;
+    clock?: () => Date;
+  } = {},
+): JobsHarness {
+  const connection = options.connection ?? testRedis();
+  const prefix = testPrefix();
+  const logger = createLogger('silent');
+  const scheduler = new Scheduler({ db, connection, prefix, logger, ...options });
+  const workers: Worker[] = [];
+  return {
+    scheduler,
+    prefix,
+    connection,
+    startWorker(overrides = {}) {
+      const worker = createScheduledWorker({
+        db,
+        connection,
+        prefix,
+        scheduler,
+        handlers: { 'test.record': recordFiring },
+        logger,
+        ...overrides,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await scheduler.queue.obliterate({ force: true }).catch(() => {});
+      await scheduler.close();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `check` holds, or fails after `timeoutMs`. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
