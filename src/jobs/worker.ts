@@ -110,7 +110,7 @@ async function fireItem(
           .from(scheduledItems)
           .where(eq(scheduledItems.id, itemId))
           .for('update');
-        if (!item || item.status !== 'pending' || item.generation !== generation)
+        if (item?.status !== 'pending' || item.generation !== generation)
           return { outcome: 'stale' };
         const now = clock();
         if (item.dueAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS)
