@@ -76,9 +76,9 @@ describe('the scheduling core, against real Redis and Postgres', () => {
   });
 
   it('two workers on one queue fire each of 300 simultaneous items exactly once', async () => {
-    const counts = [0, 0];
-    jobs.startWorker({ onFired: () => counts[0]!++ });
-    jobs.startWorker({ onFired: () => counts[1]!++ });
+    const counts = { first: 0, second: 0 };
+    jobs.startWorker({ onFired: () => counts.first++ });
+    jobs.startWorker({ onFired: () => counts.second++ });
     const at = inMs(1000);
     const refs = await storage.db.transaction(async (tx) => {
       const out = [];
@@ -92,9 +92,9 @@ describe('the scheduling core, against real Redis and Postgres', () => {
     await sleep(300);
     const fired = await firings(storage.db);
     expect([...fired.values()].every((n) => n === 1)).toBe(true);
-    expect(counts[0]! + counts[1]!).toBe(300);
-    expect(counts[0]).toBeGreaterThan(0);
-    expect(counts[1]).toBeGreaterThan(0);
+    expect(counts.first + counts.second).toBe(300);
+    expect(counts.first).toBeGreaterThan(0);
+    expect(counts.second).toBeGreaterThan(0);
   });
 
   it('retries a failing handler with backoff and fires once it succeeds', async () => {
