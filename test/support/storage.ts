@@ -13,7 +13,7 @@ export const testDatabaseKind = (): TestDatabase =>
  * A migrated database of the test file's own: a clone of the run's template on the real
  * Postgres, or an in-memory PGlite. `close` drops it.
  */
-export async function openTestStorage(): Promise<Storage> {
+export async function openTestStorage(): Promise<Storage & { url?: string }> {
   if (testDatabaseKind() === 'pglite') return openStorage({ pgliteDir: null });
   const template = inject('pgTemplate');
   const name = `${template}_${randomBytes(4).toString('hex')}`;
@@ -26,6 +26,7 @@ export async function openTestStorage(): Promise<Storage> {
   const storage = await openStorage({ databaseUrl: databaseUrl(name) });
   return {
     ...storage,
+    url: databaseUrl(name),
     close: async () => {
       await storage.close();
       const dropper = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
