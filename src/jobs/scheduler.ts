@@ -18,12 +18,9 @@ export interface SchedulerOptions {
   clock?: () => Date;
   /** Items due within this window are kept in Redis; later ones wait in Postgres. */
   horizonMs?: number;
-  /** How often the reconciler re-enqueues what is due and missing. */
-  reconcileEveryMs?: number;
 }
 
 export const DEFAULT_HORIZON_MS = 60 * 60_000;
-export const DEFAULT_RECONCILE_MS = 60_000;
 
 export const JOB_OPTIONS = {
   attempts: 6,
@@ -43,7 +40,6 @@ export class Scheduler {
   readonly queue: Queue;
   private readonly clock: () => Date;
   private readonly horizonMs: number;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
     this.queue = new Queue(SCHEDULED_QUEUE, {
@@ -91,23 +87,7 @@ export class Scheduler {
     return rows.length;
   }
 
-  /** Reconciles now and then every `reconcileEveryMs`, until `close`. */
-  async start(): Promise<void> {
-    await this.reconcile();
-    const every = this.options.reconcileEveryMs ?? DEFAULT_RECONCILE_MS;
-    this.timer = setInterval(() => {
-      this.reconcile().catch((err: unknown) =>
-        this.options.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'reconcile failed',
-        ),
-      );
-    }, every);
-    this.timer.unref();
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.queue.close();
+  close(): Promise<void> {
+    return this.queue.close();
   }
 }

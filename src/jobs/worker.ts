@@ -6,6 +6,7 @@ import type { Database, Transaction } from '../db/client.js';
 import { scheduledItems } from '../db/schema/scheduled.js';
 import type { Logger } from '../log.js';
 import { bullConnection } from './connection.js';
+import { type DeliveryInput, type DeliveryQueue, writeDelivery } from './deliveries.js';
 import { type ItemRef, type ScheduledItem, type ScheduleInput, scheduleItem } from './items.js';
 import { SCHEDULED_QUEUE, type Scheduler } from './scheduler.js';
 
@@ -16,6 +17,8 @@ export interface FireContext {
   now: Date;
   /** Schedules another item in this transaction; it is enqueued once the transaction commits. */
   schedule(input: ScheduleInput): Promise<ItemRef>;
+  /** Writes a message to the outbox in this transaction; it is posted once the transaction commits. */
+  deliver(input: DeliveryInput): Promise<void>;
 }
 
 /** Nothing: the item is done. `{ again }`: it recurs, with a new generation, at that time. */
@@ -46,6 +49,7 @@ export interface ScheduledWorkerOptions {
   connection: RedisOptions;
   prefix: string;
   scheduler: Scheduler;
+  deliveries: DeliveryQueue;
   handlers: Readonly<Record<string, ItemHandler>>;
   logger: Logger;
   clock?: () => Date;
@@ -101,6 +105,7 @@ async function fireItem(
   if (!parsed.success) throw new UnrecoverableError(`job ${job.id} carries no item reference`);
   const { itemId, generation } = parsed.data;
   const followUps: ItemRef[] = [];
+  const outbox: number[] = [];
   let fired: { item: ScheduledItem; lateMs: number } | undefined;
   try {
     const result = await options.db.transaction(
@@ -131,6 +136,10 @@ async function fireItem(
             const ref = await scheduleItem(tx, input);
             followUps.push(ref);
             return ref;
+          },
+          deliver: async (input) => {
+            const id = await writeDelivery(tx, input);
+            if (id !== null) outbox.push(id);
           },
         });
         if (outcome?.again) {
@@ -164,6 +173,7 @@ async function fireItem(
     );
     if (fired) options.onFired?.(fired.item, fired.lateMs);
     if (followUps.length > 0) await options.scheduler.enqueue(followUps);
+    if (outbox.length > 0) await options.deliveries.enqueue(outbox);
     return result;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -52,7 +52,7 @@ describe('faults in the middle of scheduled work', () => {
       reconcileEveryMs: 1_000,
     });
     cleanups.push(() => jobs.close());
-    await jobs.scheduler.start();
+    await jobs.jobs.start();
     jobs.startWorker();
 
     await scheduleMany(jobs, storage.db, 60, 1_000, 2_000);

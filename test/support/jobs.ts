@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import { and, eq } from 'drizzle-orm';
 import type { RedisOptions } from 'ioredis';
+import { ChatHub } from '../../src/chat/hub.js';
 import type { Database } from '../../src/db/client.js';
 import { auditLog } from '../../src/db/schema/index.js';
 import { recordAudit } from '../../src/domain/audit.js';
-import { Scheduler } from '../../src/jobs/scheduler.js';
+import { createDeliveryWorker, type DeliveryQueue } from '../../src/jobs/deliveries.js';
+import { Jobs } from '../../src/jobs/jobs.js';
+import type { Scheduler } from '../../src/jobs/scheduler.js';
 import {
   createScheduledWorker,
   type ItemHandler,
@@ -13,6 +16,7 @@ import {
 } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
 import { TEST_REDIS_URL } from './env.js';
+import { RecordingChat } from './recording-chat.js';
 
 export const testRedis = (): RedisOptions => {
   const url = new URL(TEST_REDIS_URL);
@@ -44,10 +48,15 @@ export async function firings(db: Database): Promise<Map<string, number>> {
 }
 
 export interface JobsHarness {
+  jobs: Jobs;
   scheduler: Scheduler;
+  deliveries: DeliveryQueue;
+  chat: RecordingChat;
   prefix: string;
   connection: RedisOptions;
+  /** A scheduled-items worker; several may run on the same queue. */
   startWorker(overrides?: Partial<ScheduledWorkerOptions>): Worker;
+  startDeliveryWorker(): Worker;
   close(): Promise<void>;
 }
 
@@ -58,15 +67,23 @@ export function makeJobsHarness(
     horizonMs?: number;
     reconcileEveryMs?: number;
     clock?: () => Date;
+    handlers?: Record<string, ItemHandler>;
   } = {},
 ): JobsHarness {
   const connection = options.connection ?? testRedis();
   const prefix = testPrefix();
   const logger = createLogger('silent');
-  const scheduler = new Scheduler({ db, connection, prefix, logger, ...options });
+  const chat = new RecordingChat();
+  const hub = new ChatHub();
+  hub.register(chat);
+  const handlers = { 'test.record': recordFiring, ...options.handlers };
+  const jobs = new Jobs({ db, connection, prefix, logger, chat: hub, ...options, handlers });
   const workers: Worker[] = [];
   return {
-    scheduler,
+    jobs,
+    scheduler: jobs.scheduler,
+    deliveries: jobs.deliveries,
+    chat,
     prefix,
     connection,
     startWorker(overrides = {}) {
@@ -74,18 +91,25 @@ export function makeJobsHarness(
         db,
         connection,
         prefix,
-        scheduler,
-        handlers: { 'test.record': recordFiring },
+        scheduler: jobs.scheduler,
+        deliveries: jobs.deliveries,
+        handlers,
         logger,
         ...overrides,
       });
       workers.push(worker);
       return worker;
     },
+    startDeliveryWorker() {
+      const worker = createDeliveryWorker({ db, connection, prefix, logger, chat: hub });
+      workers.push(worker);
+      return worker;
+    },
     async close() {
       await Promise.all(workers.map((w) => w.close()));
-      await scheduler.queue.obliterate({ force: true }).catch(() => {});
-      await scheduler.close();
+      await jobs.scheduler.queue.obliterate({ force: true }).catch(() => {});
+      await jobs.deliveries.queue.obliterate({ force: true }).catch(() => {});
+      await jobs.close();
     },
   };
 }

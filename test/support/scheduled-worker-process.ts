@@ -2,6 +2,7 @@
 // is in the middle of a job. Its handler announces each item on stdout, then holds the item's
 // transaction open for SLOW_MS before writing the firing.
 import { openStorage } from '../../src/db/client.js';
+import { DeliveryQueue } from '../../src/jobs/deliveries.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import { createScheduledWorker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
@@ -18,11 +19,13 @@ const connection = { host: env('REDIS_HOST'), port: Number(env('REDIS_PORT')) };
 const prefix = env('PREFIX');
 const logger = createLogger('silent');
 const scheduler = new Scheduler({ db: storage.db, connection, prefix, logger });
+const deliveries = new DeliveryQueue({ db: storage.db, connection, prefix, logger });
 createScheduledWorker({
   db: storage.db,
   connection,
   prefix,
   scheduler,
+  deliveries,
   logger,
   concurrency: 4,
   lockDurationMs: 1_500,

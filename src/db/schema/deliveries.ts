@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+import type { ChatMessage } from '../../chat/message.js';
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * The outbox: every message Concord posts on its own initiative (reminders, nags, and later
+ * routed requests and alerts) is a row written in the transaction that decided to send it, then
+ * posted by the delivery worker. `key` is unique, so deciding twice still sends once.
+ */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    key: text('key').notNull().unique(),
+    /** `channel`: post in the channel `target`; `direct`: direct message to the user `target`. */
+    mode: text('mode').$type<'channel' | 'direct'>().notNull(),
+    target: text('target').notNull(),
+    message: jsonb('message').$type<ChatMessage>().notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    messageRef: text('message_ref'),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('deliveries_open_idx')
+      .on(t.status, t.createdAt)
+      .where(sql`${t.status} in ('pending', 'sending')`),
+    check('deliveries_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'failed')`),
+    check('deliveries_mode_check', sql`${t.mode} in ('channel', 'direct')`),
+  ],
+);
