@@ -12,7 +12,15 @@ import {
 const local = (text: string): LocalDateTime => {
   const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)$/.exec(text);
   if (!m) throw new Error(text);
-  return { year: +m[1]!, month: +m[2]!, day: +m[3]!, hour: +m[4]!, minute: +m[5]!, second: 0 };
+  const [year, month, day, hour, minute] = [1, 2, 3, 4, 5].map((i) => Number(m[i]));
+  return {
+    year: year ?? 0,
+    month: month ?? 0,
+    day: day ?? 0,
+    hour: hour ?? 0,
+    minute: minute ?? 0,
+    second: 0,
+  };
 };
 const utc = (iso: string) => new Date(iso).toISOString();
 const DAY = 86_400_000;
