@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import { discordEnabled, slackEnabled } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import { itemHandlers } from '../src/domain/item-handlers.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
 import { createHttpServer, PortInUseError } from '../src/http/server.js';
+import { Jobs } from '../src/jobs/jobs.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
+import { ShellChat } from './shell/chat.js';
 import { runShell } from './shell/run.js';
 import { SHELL_OPERATOR } from './shell/session.js';
 
@@ -39,11 +42,21 @@ runEntryPoint(async () => {
     );
   }
   const metrics = createMetrics();
+  let jobs: Jobs | undefined;
   const core = createCore({
     db: storage.db,
     logger,
     metrics,
     admins: [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
+    enqueue: async (items) => jobs?.scheduler.enqueue(items),
+  });
+  jobs = new Jobs({
+    db: storage.db,
+    connection: redis.options,
+    prefix: 'concord',
+    logger,
+    chat: core.chat,
+    handlers: itemHandlers(),
   });
 
   const http = createHttpServer(logger);
@@ -69,6 +82,7 @@ runEntryPoint(async () => {
   const stop = () => {
     stopping ??= (async () => {
       await http.close();
+      await jobs.close();
       await redis.close();
       await storage.close();
     })();
@@ -79,6 +93,12 @@ runEntryPoint(async () => {
       void stop().then(() => process.exit(0));
     });
   }
+
+  // The chat adapters register before the workers start, so a due reminder finds its platform.
+  const shellChat = new ShellChat(process.stdout);
+  core.chat.register(shellChat);
+  jobs.startWorkers();
+  await jobs.start();
 
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   if (interactive) {

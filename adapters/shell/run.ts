@@ -21,7 +21,7 @@ export interface ShellOptions {
  */
 export async function runShell(options: ShellOptions): Promise<void> {
   const { core, input, output, interactive } = options;
-  core.chat.register(new ShellChat(output));
+  if (!core.chat.has('shell')) core.chat.register(new ShellChat(output));
   const session = new ShellSession(core);
   const history = interactive && options.historyFile ? loadHistory(options.historyFile) : [];
   const rl = createInterface({

@@ -1,5 +1,6 @@
 import type { CommandReply } from '../../src/chat/port.js';
 import type { ChannelRef, UserRef } from '../../src/chat/refs.js';
+import { parseDuration } from '../../src/commands/values.js';
 import type { Core } from '../../src/core.js';
 import { channelName, shellChannel, shellUser, userName } from './refs.js';
 import { renderForShell } from './render.js';
@@ -11,6 +12,7 @@ const SHELL_HELP = [
   '  Lines starting with / are Concord commands (/concord help lists them). Shell lines:',
   '    as @handle      speak as someone from the directory (as @operator: back to the admin)',
   '    in #channel     speak in another (simulated) channel',
+  '    wait 5s         let time pass (reminders fire meanwhile), for scripts',
   '    # text          a comment, printed and ignored',
   '    exit            leave (end of input does the same)',
 ].join('\n');
@@ -46,7 +48,19 @@ export class ShellSession {
       this.channel = shellChannel(into[1].toLowerCase());
       return `  now in ${channelName(this.channel)}`;
     }
-    if (/^(as|in)\b/.test(line)) return '  ⚠ write as @handle or in #channel';
+    const wait = /^wait\s+(\S+)$/.exec(line);
+    if (wait?.[1]) {
+      let ms: number;
+      try {
+        ms = parseDuration(wait[1]);
+      } catch {
+        return '  ⚠ write wait <duration>, like wait 5s';
+      }
+      if (ms > 3_600_000) return '  ⚠ wait at most 1h';
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return `  (waited ${wait[1]})`;
+    }
+    if (/^(as|in|wait)\b/.test(line)) return '  ⚠ write as @handle, in #channel or wait <duration>';
     const reply = await this.core.runCommand({
       deliveryKey: `shell-${process.pid}-${++this.seq}`,
       user: this.speaker,

@@ -4,6 +4,7 @@ import type { CommandReply, InboundCommand } from '../chat/port.js';
 import type { Database } from '../db/client.js';
 import { findSpeaker, type Speaker } from '../domain/directory/speaker.js';
 import { ConcordError, forbidden, unavailable } from '../errors.js';
+import type { ItemRef } from '../jobs/items.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CommandInput } from './input.js';
@@ -20,6 +21,8 @@ export interface CommandRunnerDeps {
   /** `platform:userId` of people who are admins whatever the directory says. */
   bootstrapAdmins: ReadonlySet<string>;
   clock?: () => Date;
+  /** Enqueues scheduled items after commit; without it, the reconciler picks them up. */
+  enqueue?: (items: readonly ItemRef[]) => Promise<void>;
 }
 
 export type CommandRunner = (command: InboundCommand) => Promise<CommandReply>;
@@ -30,6 +33,19 @@ export type CommandRunner = (command: InboundCommand) => Promise<CommandReply>;
  */
 export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
   const clock = deps.clock ?? (() => new Date());
+  // The command's change is committed; a Redis hiccup here only delays the items until the
+  // reconciler's next pass, so it must not turn a done command into an error.
+  const enqueueAfterCommit = async (items: readonly ItemRef[]) => {
+    if (!deps.enqueue || items.length === 0) return;
+    await deps
+      .enqueue(items)
+      .catch((err: unknown) =>
+        deps.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'enqueue after commit failed',
+        ),
+      );
+  };
   return async (inbound) => {
     const started = performance.now();
     let label = 'unknown';
@@ -49,6 +65,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
           logger: deps.logger,
           chat: deps.chat,
           registry: deps.registry,
+          enqueue: enqueueAfterCommit,
         };
         reply = await parsed.sub.handler(ctx, parsed.input);
       } catch (error) {

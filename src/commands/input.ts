@@ -1,4 +1,4 @@
-import type { LocalDate, LocalDateTime, Mention } from './values.js';
+import type { LocalDate, LocalDateTime, Mention, When } from './values.js';
 
 export type OptionValue =
   | { type: 'string'; value: string }
@@ -6,6 +6,7 @@ export type OptionValue =
   | { type: 'mention'; value: Mention }
   | { type: 'mentions'; value: Mention[] }
   | { type: 'datetime'; value: LocalDateTime }
+  | { type: 'when'; value: When }
   | { type: 'date'; value: LocalDate }
   | { type: 'duration'; value: number }
   | { type: 'durations'; value: number[] }
@@ -17,6 +18,7 @@ interface ValueTypes {
   mention: Mention;
   mentions: Mention[];
   datetime: LocalDateTime;
+  when: When;
   date: LocalDate;
   duration: number;
   durations: number[];
@@ -65,6 +67,9 @@ export class CommandInput {
   }
   datetime(name: string) {
     return this.get(name, 'datetime');
+  }
+  when(name: string) {
+    return this.get(name, 'when');
   }
   date(name: string) {
     return this.get(name, 'date');

@@ -12,6 +12,7 @@ import {
   parseDuration,
   parseMention,
   parseOrgCode,
+  parseWhen,
   parseZone,
   splitList,
 } from './values.js';
@@ -173,6 +174,8 @@ function readValue(option: OptionSpec, raw: string): OptionValue {
       return { type: 'string', value: parseCapability(text) };
     case 'datetime':
       return { type: 'datetime', value: parseDateTime(text) };
+    case 'when':
+      return { type: 'when', value: parseWhen(text) };
     case 'date':
       return { type: 'date', value: parseDate(text) };
     case 'zone':

@@ -4,6 +4,7 @@ import type { ChannelRef, UserRef } from '../chat/refs.js';
 import type { Database } from '../db/client.js';
 import type { Role } from '../db/schema/people.js';
 import type { Speaker } from '../domain/directory/speaker.js';
+import type { ItemRef } from '../jobs/items.js';
 import type { Logger } from '../log.js';
 import type { CommandInput } from './input.js';
 
@@ -12,7 +13,8 @@ import type { CommandInput } from './input.js';
  * - `text`: free words; `word`: one token; `enum`: one of `choices`
  * - `user` `<@U123>`, `<@123>` or `@handle`; `users` a comma list of them
  * - `org` a short code (`EST`); `orgs` a comma list; `capability` a tag (`forensics`)
- * - `datetime` `2027-11-09T10:00`; `date` `2027-11-09`; `zone` an IANA zone
+ * - `datetime` `2027-11-09T10:00`; `when` a datetime or `+2h` from now; `date` `2027-11-09`;
+ *   `zone` an IANA zone
  * - `duration` `90s|15m|2h|7d`; `durations` a comma list; `boolean` `true|false`
  */
 export type OptionType =
@@ -25,6 +27,7 @@ export type OptionType =
   | 'orgs'
   | 'capability'
   | 'datetime'
+  | 'when'
   | 'date'
   | 'zone'
   | 'duration'
@@ -66,6 +69,8 @@ export interface CommandContext {
   logger: Logger;
   chat: ChatHub;
   registry: CommandRegistry;
+  /** Puts scheduled items on the queue once the command's transaction has committed. */
+  enqueue(items: readonly ItemRef[]): Promise<void>;
 }
 
 export interface SubcommandSpec {

@@ -10,6 +10,7 @@ const PLACEHOLDER: Record<OptionSpec['type'], string> = {
   orgs: '<code,...>',
   capability: '<tag>',
   datetime: '<2027-11-09T10:00>',
+  when: '<2027-11-09T10:00|+2h>',
   date: '<2027-11-09>',
   zone: '<Europe/Brussels>',
   duration: '<15m>',

@@ -24,6 +24,16 @@ export interface LocalDateTime {
   offsetMinutes?: number;
 }
 
+/** A time as written for `when` options: a wall-clock time, or `+90s` from now. */
+export type When = { at: LocalDateTime } | { inMs: number };
+
+/** `2027-11-09T10:00` (read in a zone later) or `+15m`, `+2h`, `+7d` from now. */
+export function parseWhen(text: string): When {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('+')) return { inMs: parseDuration(trimmed.slice(1)) };
+  return { at: parseDateTime(trimmed) };
+}
+
 export interface LocalDate {
   year: number;
   month: number;

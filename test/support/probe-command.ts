@@ -40,6 +40,7 @@ export const probeCommand: CommandSpec = {
         { name: 'orgs', type: 'orgs', description: 'orgs' },
         { name: 'cap', type: 'capability', description: 'capability' },
         { name: 'at', type: 'datetime', description: 'datetime' },
+        { name: 'start', type: 'when', description: 'when' },
         { name: 'due', type: 'date', description: 'date' },
         { name: 'tz', type: 'zone', description: 'zone' },
         { name: 'every', type: 'duration', description: 'duration' },

@@ -37,6 +37,7 @@ const VALUE_TYPE: Record<OptionType, OptionValue['type']> = {
   orgs: 'strings',
   capability: 'string',
   datetime: 'datetime',
+  when: 'when',
   date: 'date',
   zone: 'string',
   duration: 'duration',
@@ -117,6 +118,14 @@ function checkValue(line: string, option: OptionSpec, value: OptionValue): void 
         t.second >= 0 &&
         t.second <= 59 &&
         (t.offsetMinutes === undefined || Math.abs(t.offsetMinutes) <= 14 * 60 + 59);
+      break;
+    }
+    case 'when': {
+      const w = value.value;
+      ok =
+        'inMs' in w
+          ? validDuration(w.inMs)
+          : isRealDate(w.at) && w.at.hour <= 23 && w.at.minute <= 59;
       break;
     }
     case 'date':
@@ -332,6 +341,11 @@ function validValue(option: OptionSpec): fc.Arbitrary<string> {
       return tag;
     case 'datetime':
       return datetime;
+    case 'when':
+      return fc.oneof(
+        datetime,
+        duration.map((d) => `+${d}`),
+      );
     case 'date':
       return date;
     case 'zone':

@@ -29,6 +29,8 @@ export const contacts = pgTable(
       .references(() => people.id, { onDelete: 'cascade' }),
     rank: integer('rank').notNull(),
     lastConfirmedAt: timestamp('last_confirmed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When the contact was last asked to confirm; one nag per confirmation period. */
+    naggedAt: timestamp('nagged_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -1,0 +1,11 @@
+import type { ItemHandler } from '../jobs/worker.js';
+import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
+import { forumReminder, forumStart } from './forum/session-handlers.js';
+
+/** What each kind of scheduled item does when it falls due. */
+export function itemHandlers(): Record<string, ItemHandler> {
+  return {
+    [FORUM_REMINDER]: forumReminder,
+    [FORUM_START]: forumStart,
+  };
+}
