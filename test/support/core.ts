@@ -5,6 +5,7 @@ import { channelRef, type UserRef, userRef } from '../../src/chat/refs.js';
 import { type Core, createCore } from '../../src/core.js';
 import type { Database, Storage } from '../../src/db/client.js';
 import * as schema from '../../src/db/schema/index.js';
+import type { ItemRef } from '../../src/jobs/items.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { openTestStorage } from './storage.js';
@@ -22,18 +23,29 @@ export interface TestCore {
   close(): Promise<void>;
 }
 
-export async function makeTestCore(
-  options: { admins?: string[]; now?: Date } = {},
-): Promise<TestCore> {
-  const storage = await openTestStorage();
+export interface TestCoreOptions {
+  admins?: string[];
+  /** A fixed time (default 2026-11-22T09:00Z, movable through `now`) or the real clock. */
+  now?: Date | 'real';
+  /** Share a database with other parts of the test; it is closed by whoever opened it. */
+  storage?: Storage;
+  enqueue?: (items: readonly ItemRef[]) => Promise<void>;
+}
+
+export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
+  const storage = options.storage ?? (await openTestStorage());
   const metrics = createMetrics();
-  const state = { now: options.now ?? new Date('2026-11-22T09:00:00Z') };
+  const real = options.now === 'real';
+  const state = {
+    now: options.now instanceof Date ? options.now : new Date('2026-11-22T09:00:00Z'),
+  };
   const core = createCore({
     db: storage.db,
     logger: createLogger('silent'),
     metrics,
     admins: options.admins ?? [ADMIN],
-    clock: () => state.now,
+    clock: () => (real ? new Date() : state.now),
+    ...(options.enqueue ? { enqueue: options.enqueue } : {}),
   });
   let seq = 0;
   return {
@@ -42,7 +54,7 @@ export async function makeTestCore(
     core,
     metrics,
     get now() {
-      return state.now;
+      return real ? new Date() : state.now;
     },
     set now(value: Date) {
       state.now = value;
@@ -57,7 +69,7 @@ export async function makeTestCore(
       });
       return { ...reply, text: renderPlainText(reply.message) };
     },
-    close: () => storage.close(),
+    close: () => (options.storage ? Promise.resolve() : storage.close()),
   };
 }
 
