@@ -121,7 +121,7 @@ function checkPermission(permission: Permission, speaker: Speaker, input: Comman
     case 'roles':
       if (person.role && permission.roles.includes(person.role)) return;
       throw forbidden(
-        `only ${permission.roles.join(' or ')} may do that; you are ${person.role ?? 'without a role'}`,
+        `only ${permission.roles.map((r) => `${r}s`).join(' or ')} may do that; you are ${person.role ? `a ${person.role}` : 'without a role'}`,
       );
     case 'org-member': {
       const code = input.string(permission.option);

@@ -140,7 +140,7 @@ describe('/forum schedule refuses bad input with a reason and schedules nothing'
       'a non-organiser',
       '@kadri',
       '/forum schedule X at:+1d',
-      /^⚠ only organiser may do that; you are delegate$/,
+      /^⚠ only organisers may do that; you are a delegate$/,
     ],
     ['a bad duration', '@olga', '/forum schedule X at:+1d remind:1w', /^⚠ "1w" is not a duration/],
   ];
