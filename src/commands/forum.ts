@@ -1,8 +1,10 @@
 import { TLP_LEVELS, type TlpLevel } from '../chat/message.js';
+import { addAction, completeAction, listActions } from '../domain/forum/actions.js';
 import { cancelSession } from '../domain/forum/cancel-session.js';
 import { listSessions } from '../domain/forum/list-sessions.js';
 import { describeOffset } from '../domain/forum/reminder-times.js';
 import { scheduleSession } from '../domain/forum/schedule-session.js';
+import { usageError } from '../errors.js';
 import { formatInZone } from '../time/zoned.js';
 import { plural } from './format.js';
 import type { CommandSpec } from './spec.js';
@@ -128,6 +130,101 @@ export const forumCommand: CommandSpec = {
           message: {
             title: `Cancelled ${result.ref}: ${result.title} (${plural(result.cancelledItems, 'reminder')} withdrawn)`,
           },
+        };
+      },
+    },
+    {
+      name: 'action',
+      summary:
+        'record an action item; its owner is reminded the day before and every 2 days after it is due',
+      positional: {
+        name: 'text',
+        type: 'text',
+        required: true,
+        description: 'the session and what is to be done',
+        placeholder: '<session-ref> <text>',
+      },
+      options: [
+        { name: 'owner', type: 'user', required: true, description: 'who does it' },
+        { name: 'due', type: 'date', required: true, description: 'by when' },
+      ],
+      permission: ORGANISERS,
+      handler: async (ctx, input) => {
+        const [sessionRef = '', ...words] = input.requireString('text').split(/\s+/);
+        if (words.length === 0)
+          throw usageError(
+            'give the session, then what is to be done: /forum action FS-2027-1 Send the minutes …',
+          );
+        const due = input.date('due');
+        const owner = input.mention('owner');
+        if (!due || !owner) throw usageError('owner: and due: are needed');
+        const action = await addAction({
+          ctx,
+          input: { sessionRef, text: words.join(' '), owner, due },
+        });
+        await ctx.enqueue([action.item]);
+        return {
+          visibility: 'channel',
+          message: {
+            title: `Action #${action.id} for ${action.sessionRef}: @${action.owner}, due ${action.due}`,
+            fields: [
+              {
+                label: 'First reminder',
+                value: formatInZone(action.firstReminder, ctx.speaker.person?.tz ?? 'UTC'),
+              },
+            ],
+          },
+        };
+      },
+    },
+    {
+      name: 'done',
+      summary: 'mark an action item done (its owner, an organiser or an admin)',
+      positional: {
+        name: 'id',
+        type: 'word',
+        required: true,
+        description: 'the action number',
+        placeholder: '<action-id>',
+      },
+      options: [],
+      permission: { kind: 'member' },
+      handler: async (ctx, input) => {
+        const raw = input.requireString('id').replace(/^#/, '');
+        const id = Number(raw);
+        if (!Number.isInteger(id) || id <= 0)
+          throw usageError(`"${raw}" is not an action number like 12`);
+        const action = await completeAction({ ctx, input: { id } });
+        return {
+          visibility: 'channel',
+          message: { title: `Action #${action.id} done: ${action.text}` },
+        };
+      },
+    },
+    {
+      name: 'actions',
+      summary: 'open action items, of one session or all',
+      positional: {
+        name: 'session',
+        type: 'word',
+        description: 'a session',
+        placeholder: '<session-ref>',
+      },
+      options: [],
+      permission: { kind: 'member' },
+      handler: async (ctx, input) => {
+        const rows = await listActions(ctx.db, { sessionRef: input.string('session') });
+        if (rows.length === 0)
+          return { visibility: 'private', message: { title: 'No open action items' } };
+        const body = rows
+          .map(
+            (a) =>
+              `#${String(a.id).padEnd(4)} ${a.session.padEnd(11)} due ${a.due}  @${a.owner}  ${a.text}`,
+          )
+          .join('\n');
+        return {
+          visibility: 'private',
+          message: { title: `${plural(rows.length, 'open action item')}`, body },
         };
       },
     },

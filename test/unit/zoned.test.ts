@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalDateTime } from '../../src/commands/values.js';
+import { daysUntil, nextActionReminder } from '../../src/domain/forum/action-times.js';
 import { reminderTime } from '../../src/domain/forum/reminder-times.js';
 import {
   addLocalDays,
@@ -157,5 +158,43 @@ describe('yearly sessions', () => {
     expect(addLocalDays(before, 'Europe/Brussels', 1).toISOString()).toBe(
       utc('2027-10-31T11:00:00Z'),
     );
+  });
+});
+
+describe('action item reminders', () => {
+  const at = (iso: string) => new Date(iso);
+  it('come at 09:00 owner time the day before, then every second day after the due date', () => {
+    const due = '2027-03-29';
+    const tz = 'Europe/Brussels';
+    expect(nextActionReminder(due, tz, at('2027-03-01T00:00:00Z')).toISOString()).toBe(
+      utc('2027-03-28T07:00:00Z'),
+    );
+    expect(nextActionReminder(due, tz, at('2027-03-28T07:00:00Z')).toISOString()).toBe(
+      utc('2027-03-31T07:00:00Z'),
+    );
+    expect(nextActionReminder(due, tz, at('2027-03-31T07:00:00Z')).toISOString()).toBe(
+      utc('2027-04-02T07:00:00Z'),
+    );
+  });
+
+  it("use the owner's zone, across the clock change", () => {
+    // 27 March is still winter time in Brussels (08:00 UTC); 28 March is summer time (07:00 UTC).
+    expect(
+      nextActionReminder('2027-03-28', 'Europe/Brussels', at('2027-03-01T00:00:00Z')).toISOString(),
+    ).toBe(utc('2027-03-27T08:00:00Z'));
+    expect(
+      nextActionReminder(
+        '2027-03-28',
+        'America/New_York',
+        at('2027-03-01T00:00:00Z'),
+      ).toISOString(),
+    ).toBe(utc('2027-03-27T13:00:00Z'));
+  });
+
+  it("count days in the owner's zone", () => {
+    const now = at('2027-03-28T23:30:00Z'); // already the 29th in Tallinn, still the 28th in New York
+    expect(daysUntil('2027-03-29', 'Europe/Tallinn', now)).toBe(0);
+    expect(daysUntil('2027-03-29', 'America/New_York', now)).toBe(1);
+    expect(daysUntil('2027-03-25', 'America/New_York', now)).toBe(-3);
   });
 });
