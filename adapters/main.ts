@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { discordEnabled, slackEnabled } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import { ensureContactsNag } from '../src/domain/contacts/nag-stale-contacts.js';
 import { itemHandlers } from '../src/domain/item-handlers.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
 import { createHttpServer, PortInUseError } from '../src/http/server.js';
@@ -56,7 +57,7 @@ runEntryPoint(async () => {
     prefix: 'concord',
     logger,
     chat: core.chat,
-    handlers: itemHandlers(),
+    handlers: itemHandlers({ directPlatform: 'shell' }),
   });
 
   const http = createHttpServer(logger);
@@ -97,6 +98,7 @@ runEntryPoint(async () => {
   // The chat adapters register before the workers start, so a due reminder finds its platform.
   const shellChat = new ShellChat(process.stdout);
   core.chat.register(shellChat);
+  await ensureContactsNag(storage.db, new Date());
   jobs.startWorkers();
   await jobs.start();
 

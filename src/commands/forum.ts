@@ -52,7 +52,7 @@ export const forumCommand: CommandSpec = {
           ctx,
           input: {
             title: input.requireString('title'),
-            at: input.when('at') ?? { inMs: 0 },
+            at: input.requireWhen('at'),
             tz: input.string('tz'),
             repeat: input.string('repeat') === 'yearly' ? 'yearly' : 'none',
             reminders: input.durations('remind'),
@@ -156,8 +156,8 @@ export const forumCommand: CommandSpec = {
             'give the session, then what is to be done: /forum action FS-2027-1 Send the minutes …',
           );
         const due = input.date('due');
-        const owner = input.mention('owner');
-        if (!due || !owner) throw usageError('owner: and due: are needed');
+        if (!due) throw usageError('due: is needed');
+        const owner = input.requireMention('owner');
         const action = await addAction({
           ctx,
           input: { sessionRef, text: words.join(' '), owner, due },

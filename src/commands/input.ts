@@ -71,6 +71,9 @@ export class CommandInput {
   when(name: string) {
     return this.get(name, 'when');
   }
+  requireWhen(name: string) {
+    return this.need(name, this.when(name));
+  }
   date(name: string) {
     return this.get(name, 'date');
   }

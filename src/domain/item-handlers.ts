@@ -1,11 +1,19 @@
+import type { ChatPlatform } from '../chat/refs.js';
 import type { ItemHandler } from '../jobs/worker.js';
+import { CONTACTS_NAG, nagStaleContacts } from './contacts/nag-stale-contacts.js';
 import { FORUM_ACTION, forumActionReminder } from './forum/actions.js';
 import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
 import { forumReminder, forumStart } from './forum/session-handlers.js';
 
-/** What each kind of scheduled item does when it falls due. */
-export function itemHandlers(): Record<string, ItemHandler> {
+/**
+ * What each kind of scheduled item does when it falls due. `directPlatform` is where direct
+ * messages go when a person is on several (the shell, when Concord runs in a terminal).
+ */
+export function itemHandlers(
+  options: { directPlatform?: ChatPlatform } = {},
+): Record<string, ItemHandler> {
   return {
+    [CONTACTS_NAG]: nagStaleContacts(options.directPlatform ?? 'slack'),
     [FORUM_REMINDER]: forumReminder,
     [FORUM_START]: forumStart,
     [FORUM_ACTION]: forumActionReminder,
