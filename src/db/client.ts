@@ -75,7 +75,7 @@ async function openPostgres(url: string): Promise<Storage> {
  * the cache stays small. (Behind PgBouncer in transaction mode, use 1.21+ with prepared
  * statement support.)
  */
-function preparingStatements(sql: postgres.Sql): postgres.Sql {
+function preparingStatements<T extends postgres.Sql | postgres.TransactionSql>(sql: T): T {
   return new Proxy(sql, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
@@ -84,6 +84,25 @@ function preparingStatements(sql: postgres.Sql): postgres.Sql {
           params?: postgres.ParameterOrJSON<never>[],
           options?: postgres.UnsafeQueryOptions,
         ) => target.unsafe(query, params, { ...options, prepare: true });
+      }
+      // A transaction runs on a client of its own: it must prepare its statements too.
+      if (property === 'begin' && 'begin' in target) {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
+          const begin = target.begin as (...a: unknown[]) => Promise<unknown>;
+          return begin.call(target, ...args, (tx: postgres.TransactionSql) =>
+            callback(preparingStatements(tx)),
+          );
+        };
+      }
+      if (property === 'savepoint' && 'savepoint' in target) {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
+          const savepoint = target.savepoint as (...a: unknown[]) => Promise<unknown>;
+          return savepoint.call(target, ...args, (tx: postgres.TransactionSql) =>
+            callback(preparingStatements(tx)),
+          );
+        };
       }
       return Reflect.get(target, property, receiver);
     },

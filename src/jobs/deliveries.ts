@@ -22,10 +22,23 @@ export interface DeliveryInput {
 }
 
 /** Writes a delivery in the caller's transaction; returns its id, or null if the key exists. */
-export async function writeDelivery(tx: Queryable, input: DeliveryInput): Promise<number | null> {
+export async function writeDelivery(
+  tx: Queryable,
+  input: DeliveryInput,
+  options: { claimedAt?: Date } = {},
+): Promise<number | null> {
+  const claimed = options.claimedAt
+    ? { status: 'sending' as const, claimedAt: options.claimedAt, attempts: 1 }
+    : {};
   const [row] = await tx
     .insert(deliveries)
-    .values({ key: input.key, mode: input.mode, target: input.target, message: input.message })
+    .values({
+      key: input.key,
+      mode: input.mode,
+      target: input.target,
+      message: input.message,
+      ...claimed,
+    })
     .onConflictDoNothing({ target: deliveries.key })
     .returning({ id: deliveries.id });
   return row?.id ?? null;
@@ -59,13 +72,14 @@ export class DeliveryQueue {
     );
   }
 
-  async enqueue(ids: readonly number[]): Promise<void> {
+  /** Queues deliveries; `delayMs` makes the jobs a backstop for a sender that posts them now. */
+  async enqueue(ids: readonly number[], delayMs = 0): Promise<void> {
     for (let i = 0; i < ids.length; i += 1000) {
       await this.queue.addBulk(
         ids.slice(i, i + 1000).map((id) => ({
           name: 'delivery',
           data: { deliveryId: id },
-          opts: { ...JOB_OPTIONS, jobId: jobIdOf(id) },
+          opts: { ...JOB_OPTIONS, jobId: jobIdOf(id), ...(delayMs > 0 ? { delay: delayMs } : {}) },
         })),
       );
     }
@@ -103,6 +117,71 @@ export interface DeliveryWorkerOptions extends DeliveryQueueOptions {
 }
 
 /**
+ * Claims one delivery (pending → sending), posts it through the chat port and marks it sent.
+ * 'stale' when there was nothing to claim: sent already, or claimed by someone else. A failure
+ * puts it back to pending (or failed, on the `last` attempt or when its platform is not running)
+ * and is rethrown.
+ */
+export async function sendDelivery(
+  db: Database,
+  chat: ChatHub,
+  id: number,
+  options: { last: boolean },
+): Promise<'sent' | 'stale'> {
+  const [row] = await db
+    .update(deliveries)
+    .set({ status: 'sending', claimedAt: new Date(), attempts: sql`${deliveries.attempts} + 1` })
+    .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')))
+    .returning({
+      id: deliveries.id,
+      mode: deliveries.mode,
+      target: deliveries.target,
+      message: deliveries.message,
+    });
+  if (!row) return 'stale';
+  await postClaimed(db, chat, row, options);
+  return 'sent';
+}
+
+/**
+ * Posts a delivery this process has claimed and marks it sent; on failure puts it back to
+ * pending (or failed, on the `last` attempt or when its platform is not running) and rethrows.
+ */
+export async function postClaimed(
+  db: Database,
+  chat: ChatHub,
+  row: { id: number; mode: 'channel' | 'direct'; target: string; message: ChatMessage },
+  options: { last: boolean },
+): Promise<void> {
+  try {
+    let port: ReturnType<ChatHub['for']>;
+    try {
+      port = chat.for(row.target as ChannelRef);
+    } catch (err) {
+      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+    }
+    const ref =
+      row.mode === 'channel'
+        ? await port.post(row.target as ChannelRef, row.message)
+        : await port.sendDirect(row.target as UserRef, row.message);
+    await db
+      .update(deliveries)
+      .set({ status: 'sent', sentAt: new Date(), messageRef: ref, lastError: null })
+      .where(eq(deliveries.id, row.id));
+  } catch (err) {
+    const last = options.last || err instanceof UnrecoverableError;
+    await db
+      .update(deliveries)
+      .set({
+        status: last ? 'failed' : 'pending',
+        lastError: (err instanceof Error ? err.message : String(err)).slice(0, 500),
+      })
+      .where(eq(deliveries.id, row.id));
+    throw err;
+  }
+}
+
+/**
  * Posts deliveries through the chat port. A row is claimed (pending → sending) before the post
  * and marked sent after it, so a duplicate or replayed job finds nothing to claim. The one window
  * left is a crash between a successful post and that update (one database round trip): the
@@ -116,46 +195,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker {
     async (job) => {
       const parsed = JobData.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`job ${job.id} carries no delivery id`);
-      const id = parsed.data.deliveryId;
-      const [row] = await db
-        .update(deliveries)
-        .set({
-          status: 'sending',
-          claimedAt: new Date(),
-          attempts: sql`${deliveries.attempts} + 1`,
-        })
-        .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')))
-        .returning();
-      if (!row) return 'stale';
-      try {
-        let port: ReturnType<ChatHub['for']>;
-        try {
-          port = chat.for(row.target as ChannelRef);
-        } catch (err) {
-          throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
-        }
-        const ref =
-          row.mode === 'channel'
-            ? await port.post(row.target as ChannelRef, row.message)
-            : await port.sendDirect(row.target as UserRef, row.message);
-        await db
-          .update(deliveries)
-          .set({ status: 'sent', sentAt: new Date(), messageRef: ref, lastError: null })
-          .where(eq(deliveries.id, id));
-        options.onSent?.(id);
-        return 'sent';
-      } catch (err) {
-        const last =
-          err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        await db
-          .update(deliveries)
-          .set({
-            status: last ? 'failed' : 'pending',
-            lastError: (err instanceof Error ? err.message : String(err)).slice(0, 500),
-          })
-          .where(eq(deliveries.id, id));
-        throw err;
-      }
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const outcome = await sendDelivery(db, chat, parsed.data.deliveryId, { last });
+      if (outcome === 'sent') options.onSent?.(parsed.data.deliveryId);
+      return outcome;
     },
     {
       connection: bullConnection(options.connection),

@@ -22,6 +22,12 @@ export interface SchedulerOptions {
 
 export const DEFAULT_HORIZON_MS = 60 * 60_000;
 
+/**
+ * Jobs become ready this much before their item is due, and the worker waits out the rest on a
+ * local timer: BullMQ's promotion of delayed jobs then happens before the due time, not after.
+ */
+export const ENQUEUE_LEAD_MS = 50;
+
 export const JOB_OPTIONS = {
   attempts: 6,
   backoff: { type: 'exponential', delay: 1_000 },
@@ -65,7 +71,7 @@ export class Scheduler {
         opts: {
           ...JOB_OPTIONS,
           jobId: jobIdOf(ref),
-          delay: Math.max(0, ref.dueAt.getTime() - now),
+          delay: Math.max(0, ref.dueAt.getTime() - now - ENQUEUE_LEAD_MS),
         },
       })),
     );

@@ -2,13 +2,19 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import type { ChatHub } from '../chat/hub.js';
 import type { Database, Transaction } from '../db/client.js';
 import { scheduledItems } from '../db/schema/scheduled.js';
 import type { Logger } from '../log.js';
 import { bullConnection } from './connection.js';
-import { type DeliveryInput, type DeliveryQueue, writeDelivery } from './deliveries.js';
+import {
+  type DeliveryInput,
+  type DeliveryQueue,
+  postClaimed,
+  writeDelivery,
+} from './deliveries.js';
 import { type ItemRef, type ScheduledItem, type ScheduleInput, scheduleItem } from './items.js';
-import { SCHEDULED_QUEUE, type Scheduler } from './scheduler.js';
+import { ENQUEUE_LEAD_MS, SCHEDULED_QUEUE, type Scheduler } from './scheduler.js';
 
 /** What a handler gets: the locked row, the time, and its transaction. */
 export interface FireContext {
@@ -50,6 +56,8 @@ export interface ScheduledWorkerOptions {
   prefix: string;
   scheduler: Scheduler;
   deliveries: DeliveryQueue;
+  /** With a chat hub, the worker posts a firing's deliveries itself, right after it commits. */
+  chat?: ChatHub;
   handlers: Readonly<Record<string, ItemHandler>>;
   logger: Logger;
   clock?: () => Date;
@@ -70,6 +78,7 @@ export function createScheduledWorker(options: ScheduledWorkerOptions): Worker {
   const worker = new Worker(
     SCHEDULED_QUEUE,
     async (job: Job, token?: string) => {
+      await waitOutLead(job);
       const result = await fireItem(options, clock, job);
       if (result.outcome === 'early' && result.dueAt) {
         await job.moveToDelayed(result.dueAt.getTime(), token);
@@ -96,6 +105,41 @@ export function createScheduledWorker(options: ScheduledWorkerOptions): Worker {
   return worker;
 }
 
+/**
+ * Posts what a firing decided without a second trip through a queue, so a reminder reaches the
+ * platform right after its due time. A failed post goes to the delivery queue for its retries.
+ */
+async function deliverNow(
+  options: ScheduledWorkerOptions,
+  rows: ({ id: number } & DeliveryInput)[],
+): Promise<void> {
+  const { chat } = options;
+  if (!chat) {
+    await options.deliveries.enqueue(rows.map((r) => r.id));
+    return;
+  }
+  await Promise.all(
+    rows.map((row) =>
+      postClaimed(options.db, chat, row, { last: false }).catch(async (err: unknown) => {
+        options.logger.warn(
+          { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
+          'inline delivery failed; the queue retries it',
+        );
+        await options.deliveries.enqueue([row.id]).catch(() => {});
+      }),
+    ),
+  );
+}
+
+/** A job made ready ENQUEUE_LEAD_MS early sleeps until its intended time (never longer). */
+async function waitOutLead(job: Job): Promise<void> {
+  const delay = job.opts.delay ?? 0;
+  if (delay <= 0) return;
+  const wait = job.timestamp + delay + ENQUEUE_LEAD_MS - Date.now();
+  if (wait > 0 && wait <= ENQUEUE_LEAD_MS)
+    await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 async function fireItem(
   options: ScheduledWorkerOptions,
   clock: () => Date,
@@ -105,7 +149,7 @@ async function fireItem(
   if (!parsed.success) throw new UnrecoverableError(`job ${job.id} carries no item reference`);
   const { itemId, generation } = parsed.data;
   const followUps: ItemRef[] = [];
-  const outbox: number[] = [];
+  const outbox: ({ id: number } & DeliveryInput)[] = [];
   let fired: { item: ScheduledItem; lateMs: number } | undefined;
   try {
     const result = await options.db.transaction(
@@ -138,8 +182,11 @@ async function fireItem(
             return ref;
           },
           deliver: async (input) => {
-            const id = await writeDelivery(tx, input);
-            if (id !== null) outbox.push(id);
+            // Posting inline: the row is written already claimed, saving a round trip and a
+            // commit per message. If this process dies before posting, the claim times out and
+            // the reconciler hands the message to the delivery queue.
+            const id = await writeDelivery(tx, input, options.chat ? { claimedAt: now } : {});
+            if (id !== null) outbox.push({ id, ...input });
           },
         });
         if (outcome?.again) {
@@ -173,7 +220,7 @@ async function fireItem(
     );
     if (fired) options.onFired?.(fired.item, fired.lateMs);
     if (followUps.length > 0) await options.scheduler.enqueue(followUps);
-    if (outbox.length > 0) await options.deliveries.enqueue(outbox);
+    if (outbox.length > 0) await deliverNow(options, outbox);
     return result;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -1,8 +1,10 @@
 import { benchDirectory } from './directory.js';
+import { benchFollowups } from './followups.js';
 
 /** `npm run bench -- <name>`: each benchmark prints a table and writes bench-results/<name>.json. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   directory: benchDirectory,
+  followups: benchFollowups,
 };
 
 const names = process.argv.slice(2);

@@ -146,4 +146,24 @@ describe('the outbox: messages decided in a transaction, posted through the chat
     const [row] = await storage.db.select().from(deliveries);
     expect(row).toMatchObject({ attempts: 1, lastError: 'no slack adapter is running' });
   });
+
+  it('a worker with the chat hub posts at once, and a failed post falls back to the queue', async () => {
+    h.startWorker({ chat: h.hub });
+    h.startDeliveryWorker();
+    h.chat.failNext = 1;
+    const ref = await storage.db.transaction((tx) =>
+      scheduleItem(tx, {
+        kind: 'test.announce',
+        subject: 'FS-2/1h',
+        dueAt: new Date(Date.now() + 200),
+      }),
+    );
+    await h.scheduler.enqueue([ref]);
+    await eventually(() => allSent(3), 10_000, 'three deliveries');
+    await sleep(300);
+    expect(h.chat.sent).toHaveLength(3);
+    const rows = await storage.db.select().from(deliveries);
+    // Two went out inline on the first attempt; the one that failed was retried by the queue.
+    expect(rows.map((r) => r.attempts).sort()).toEqual([1, 1, 2]);
+  });
 });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../src/db/client.js';
 import { scheduledItems } from '../../src/db/schema/index.js';
 import { cancelItems, jobIdOf, scheduleItem } from '../../src/jobs/items.js';
+import { ENQUEUE_LEAD_MS } from '../../src/jobs/scheduler.js';
 import { eventually, firings, type JobsHarness, makeJobsHarness, sleep } from '../support/jobs.js';
 import { openTestStorage } from '../support/storage.js';
 
@@ -146,7 +147,7 @@ describe('the scheduling core, against real Redis and Postgres', () => {
       expect(await near.scheduler.reconcile()).toBe(1);
       const job = await near.scheduler.queue.getJob(jobIdOf(ref));
       expect(job?.data).toEqual({ itemId: ref.id, generation: ref.generation });
-      expect(job?.opts.delay).toBe(30_000);
+      expect(job?.opts.delay).toBe(30_000 - ENQUEUE_LEAD_MS);
     } finally {
       await near.close();
     }

@@ -52,6 +52,8 @@ export interface JobsHarness {
   scheduler: Scheduler;
   deliveries: DeliveryQueue;
   chat: RecordingChat;
+  /** The hub around `chat`, for workers that post inline. */
+  hub: ChatHub;
   prefix: string;
   connection: RedisOptions;
   /** A scheduled-items worker; several may run on the same queue. */
@@ -84,6 +86,7 @@ export function makeJobsHarness(
     scheduler: jobs.scheduler,
     deliveries: jobs.deliveries,
     chat,
+    hub,
     prefix,
     connection,
     startWorker(overrides = {}) {
