@@ -1,36 +1,21 @@
-// Building an Intl.DateTimeFormat costs far more than using one; a directory has few zones.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(kind: 'clock' | 'date', tz: string): Intl.DateTimeFormat {
-  const key = `${kind} ${tz}`;
-  let f = formatters.get(key);
-  if (!f) {
-    f =
-      kind === 'clock'
-        ? new Intl.DateTimeFormat('en-GB', {
-            timeZone: tz,
-            hour: '2-digit',
-            minute: '2-digit',
-            hourCycle: 'h23',
-          })
-        : new Intl.DateTimeFormat('en-CA', {
-            timeZone: tz,
-            year: 'numeric',
-            month: '2-digit',
-            day: '2-digit',
-          });
-    formatters.set(key, f);
-  }
-  return f;
-}
+import { dateTimeFormat } from '../time/formatter.js';
 
 /** `14:02` in the given zone: shows whether a contact is likely awake. */
 export function localClock(at: Date, tz: string): string {
-  return formatter('clock', tz).format(at);
+  return dateTimeFormat('clock', 'en-GB', tz, {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(at);
 }
 
 /** `2026-10-01` in the given zone. */
 export function isoDate(at: Date, tz = 'UTC'): string {
-  return formatter('date', tz).format(at);
+  return dateTimeFormat('date', 'en-CA', tz, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
 }
 
 /** `today`, `yesterday`, `12 days ago`, `3 months ago`. */

@@ -1,24 +1,16 @@
 import type { LocalDate, LocalDateTime } from '../commands/values.js';
+import { dateTimeFormat } from './formatter.js';
 
-// One formatter per zone: building them is the expensive part.
-const partsFormatters = new Map<string, Intl.DateTimeFormat>();
-function partsFormatter(tz: string): Intl.DateTimeFormat {
-  let f = partsFormatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    partsFormatters.set(tz, f);
-  }
-  return f;
-}
+const partsFormatter = (tz: string) =>
+  dateTimeFormat('parts', 'en-US', tz, {
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 
 /** The wall-clock time in `tz` at an instant. */
 export function toZoned(at: Date, tz: string): LocalDateTime {
@@ -99,23 +91,17 @@ export function endOfLocalDay(date: LocalDate, tz: string): Date {
   return fromZoned({ ...date, hour: 23, minute: 59, second: 59 }, tz);
 }
 
-const readable = new Map<string, Intl.DateTimeFormat>();
 /** `Tue 9 Nov 2027, 10:00 CET`: how a reader in `tz` sees an instant. */
 export function formatInZone(at: Date, tz: string): string {
-  let f = readable.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone: tz,
-      weekday: 'short',
-      day: 'numeric',
-      month: 'short',
-      year: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short',
-    });
-    readable.set(tz, f);
-  }
+  const f = dateTimeFormat('readable', 'en-GB', tz, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  });
   return f.format(at).replace(/ at /, ', ');
 }

@@ -7,6 +7,7 @@ import {
   nagStaleContacts,
 } from '../../src/domain/contacts/nag-stale-contacts.js';
 import { makeTestCore, type TestCore } from '../support/core.js';
+import { fireDirectly } from '../support/jobs.js';
 
 let t: TestCore;
 const DAY = 86_400_000;
@@ -41,19 +42,7 @@ async function sweep(now: Date, platform: 'shell' | 'slack' = 'shell') {
     .from(scheduledItems)
     .where(eq(scheduledItems.kind, CONTACTS_NAG));
   if (!item) throw new Error('no sweep item');
-  return t.db.transaction((tx) =>
-    nagStaleContacts(platform)({
-      tx,
-      item,
-      now,
-      schedule: async () => {
-        throw new Error('not expected');
-      },
-      deliver: async (input) => {
-        await tx.insert(deliveries).values(input).onConflictDoNothing();
-      },
-    }),
-  );
+  return fireDirectly(t.db, nagStaleContacts(platform), item, now);
 }
 
 describe('re-confirmation of points of contact', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveries, forumActions, scheduledItems } from '../../src/db/schema/index.js';
 import { forumActionReminder } from '../../src/domain/forum/actions.js';
 import { makeTestCore, type TestCore, tableCounts } from '../support/core.js';
+import { fireDirectly } from '../support/jobs.js';
 
 // A fixed clock: Monday 22 November 2027, 12:00 UTC.
 let t: TestCore;
@@ -58,19 +59,7 @@ describe('/forum action, done and actions', () => {
     const [item] = await actionItems();
     if (!item) throw new Error('no item');
     const now = new Date('2027-11-29T07:00:00Z');
-    const outcome = await t.db.transaction((tx) =>
-      forumActionReminder({
-        tx,
-        item,
-        now,
-        schedule: async () => {
-          throw new Error('not expected');
-        },
-        deliver: async (input) => {
-          await tx.insert(deliveries).values({ ...input });
-        },
-      }),
-    );
+    const outcome = await fireDirectly(t.db, forumActionReminder, item, now);
     expect(outcome).toEqual({ again: new Date('2027-12-02T07:00:00Z') });
     const [sent] = await t.db.select().from(deliveries);
     expect(sent).toMatchObject({ mode: 'direct', target: 'shell:kadri' });

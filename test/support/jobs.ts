@@ -6,7 +6,12 @@ import { ChatHub } from '../../src/chat/hub.js';
 import type { Database } from '../../src/db/client.js';
 import { auditLog } from '../../src/db/schema/index.js';
 import { recordAudit } from '../../src/domain/audit.js';
-import { createDeliveryWorker, type DeliveryQueue } from '../../src/jobs/deliveries.js';
+import {
+  createDeliveryWorker,
+  type DeliveryQueue,
+  writeDelivery,
+} from '../../src/jobs/deliveries.js';
+import type { ScheduledItem } from '../../src/jobs/items.js';
 import { Jobs } from '../../src/jobs/jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
 import {
@@ -131,4 +136,29 @@ export async function eventually(
     await sleep(100);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Runs a handler on its item in a transaction, as the worker would, with its deliveries written
+ * to the outbox (and nothing else scheduled): for tests of what a handler decides at a given time.
+ */
+export async function fireDirectly(
+  db: Database,
+  handler: ItemHandler,
+  item: ScheduledItem,
+  now: Date,
+) {
+  return db.transaction((tx) =>
+    handler({
+      tx,
+      item,
+      now,
+      schedule: async () => {
+        throw new Error('this handler was not expected to schedule anything');
+      },
+      deliver: async (input) => {
+        await writeDelivery(tx, input);
+      },
+    }),
+  );
 }
