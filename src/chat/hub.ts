@@ -15,10 +15,6 @@ export class ChatHub {
     this.ports.set(port.platform, port);
   }
 
-  platforms(): ChatPlatform[] {
-    return [...this.ports.keys()];
-  }
-
   has(platform: ChatPlatform): boolean {
     return this.ports.has(platform);
   }

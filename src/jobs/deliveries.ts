@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { ChatHub } from '../chat/hub.js';
@@ -100,7 +100,7 @@ export class DeliveryQueue {
     const open = await this.options.db
       .select({ id: deliveries.id })
       .from(deliveries)
-      .where(inArray(deliveries.status, ['pending']));
+      .where(eq(deliveries.status, 'pending'));
     await this.enqueue(open.map((r) => r.id));
     return open.length;
   }
