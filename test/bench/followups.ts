@@ -2,50 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { like } from 'drizzle-orm';
 import postgres from 'postgres';
 import { ChatHub } from '../../src/chat/hub.js';
-import type { ChatMessage } from '../../src/chat/message.js';
-import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
-import {
-  type ChannelRef,
-  localPart,
-  type MessageRef,
-  messageRef,
-  type UserRef,
-  userRef,
-} from '../../src/chat/refs.js';
+import { userRef } from '../../src/chat/refs.js';
 import { type Database, openStorage } from '../../src/db/client.js';
 import { scheduledItems } from '../../src/db/schema/index.js';
 import { Jobs } from '../../src/jobs/jobs.js';
 import type { ItemHandler } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
+import { RecordingChat } from '../support/recording-chat.js';
 import { latencyRow, machine, markdownTable, writeResult } from './report.js';
 
-/** A chat port that notes when each reminder reaches it, as a platform would. */
-class ArrivalChat implements ChatPort {
-  readonly platform = 'shell' as const;
-  readonly arrivals = new Map<string, number[]>();
-  private seq = 0;
-  async createChannel(spec: ChannelSpec) {
-    return `shell:#${spec.name}` as ChannelRef;
+/** When each reminder (by title) reached the chat port. */
+function arrivals(chat: RecordingChat): Map<string, number[]> {
+  const byTitle = new Map<string, number[]>();
+  for (const sent of chat.sent) {
+    const key = sent.message.title ?? '';
+    byTitle.set(key, [...(byTitle.get(key) ?? []), sent.at]);
   }
-  async invite() {}
-  async archive() {}
-  async update() {}
-  async postEphemeral() {}
-  async post(channel: ChannelRef, message: ChatMessage): Promise<MessageRef> {
-    return this.arrive(localPart(channel), message);
-  }
-  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
-    return this.arrive(localPart(user), message);
-  }
-  private arrive(to: string, message: ChatMessage): MessageRef {
-    const at = Date.now();
-    const key = message.title ?? '';
-    const list = this.arrivals.get(key) ?? [];
-    list.push(at);
-    this.arrivals.set(key, list);
-    return messageRef('shell', `${to}/${++this.seq}`);
-  }
+  return byTitle;
 }
 
 const remind: ItemHandler = async ({ item, deliver }) => {
@@ -58,7 +32,7 @@ const remind: ItemHandler = async ({ item, deliver }) => {
   return undefined;
 };
 
-async function runPhase(jobs: Jobs, chat: ArrivalChat, db: Database, name: string, dues: Date[]) {
+async function runPhase(jobs: Jobs, chat: RecordingChat, db: Database, name: string, dues: Date[]) {
   const subjects = dues.map((_, i) => `${name}-${i}`);
   const due = new Map(subjects.map((s, i) => [s, dues[i]?.getTime() ?? 0]));
   const rows = [];
@@ -83,20 +57,24 @@ async function runPhase(jobs: Jobs, chat: ArrivalChat, db: Database, name: strin
   await jobs.scheduler.enqueue(rows);
   const last = Math.max(...dues.map((d) => d.getTime()));
   const deadline = last + 30_000;
-  while (Date.now() < deadline && subjects.some((s) => !chat.arrivals.has(s)))
-    await new Promise((r) => setTimeout(r, 100));
+  const allArrived = () => {
+    const seen = new Set(chat.sent.map((m) => m.message.title));
+    return subjects.every((s) => seen.has(s));
+  };
+  while (Date.now() < deadline && !allArrived()) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 1_000)); // let any duplicate show itself
+  const arrived = arrivals(chat);
   const lateness: number[] = [];
   let lost = 0;
   let doubled = 0;
   for (const s of subjects) {
-    const arrivals = chat.arrivals.get(s);
-    if (!arrivals) {
+    const times = arrived.get(s);
+    if (!times) {
       lost++;
       continue;
     }
-    if (arrivals.length > 1) doubled += arrivals.length - 1;
-    lateness.push((arrivals[0] ?? 0) - (due.get(s) ?? 0));
+    if (times.length > 1) doubled += times.length - 1;
+    lateness.push((times[0] ?? 0) - (due.get(s) ?? 0));
   }
   const fired = await db
     .select({ dueAt: scheduledItems.dueAt, firedAt: scheduledItems.firedAt })
@@ -119,7 +97,7 @@ export async function benchFollowups(): Promise<void> {
   await admin.unsafe(`create database ${name}`);
   const storage = await openStorage({ databaseUrl: databaseUrl(name) });
   const url = new URL(TEST_REDIS_URL);
-  const chat = new ArrivalChat();
+  const chat = new RecordingChat();
   const hub = new ChatHub();
   hub.register(chat);
   const jobs = new Jobs({

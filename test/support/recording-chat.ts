@@ -13,11 +13,13 @@ export interface Recorded {
   kind: 'post' | 'direct';
   to: string;
   message: ChatMessage;
+  /** When it reached the port (Date.now()), for lateness measurements. */
+  at: number;
 }
 
 /**
- * A chat port for tests of the core: it answers as the shell platform and records every post and
- * direct message. `failNext` makes the next posts throw, as a platform outage would.
+ * A chat port for tests and benchmarks of the core: it answers as the shell platform and records
+ * every post and direct message with the time it arrived. `failNext` makes the next posts throw, as a platform outage would.
  */
 export class RecordingChat implements ChatPort {
   readonly platform = 'shell' as const;
@@ -39,14 +41,14 @@ export class RecordingChat implements ChatPort {
   async archive(): Promise<void> {}
   async post(channel: ChannelRef, message: ChatMessage): Promise<MessageRef> {
     this.maybeFail();
-    this.sent.push({ kind: 'post', to: channel, message });
+    this.sent.push({ kind: 'post', to: channel, message, at: Date.now() });
     return messageRef('shell', `${localPart(channel)}/${++this.seq}`);
   }
   async update(): Promise<void> {}
   async postEphemeral(): Promise<void> {}
   async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
     this.maybeFail();
-    this.sent.push({ kind: 'direct', to: user, message });
+    this.sent.push({ kind: 'direct', to: user, message, at: Date.now() });
     return messageRef('shell', `@${localPart(user)}/${++this.seq}`);
   }
 }
