@@ -30,6 +30,15 @@ export default defineConfig({
           env: { CONCORD_TEST_DB: 'pglite' },
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'adapters',
+          include: ['test/adapters/**/*.test.ts', 'test/fakes/**/*.test.ts'],
+          env: { CONCORD_TEST_DB: 'postgres' },
+          globalSetup: ['test/support/postgres-setup.ts'],
+        },
+      },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
     ],
   },

@@ -48,6 +48,46 @@ export interface ChatPort {
 
   /** A link a person can follow to the channel, when the platform has one. */
   channelLink?(channel: ChannelRef): string;
+
+  /**
+   * Finds a channel the bot created earlier by its exact name, so an incident whose opening was
+   * cut short by a crash adopts its channel instead of making a second one.
+   * @example findChannel('inc-2026-14-ransomware') // 'slack:C0456' or null
+   */
+  findChannel?(name: string): Promise<ChannelRef | null>;
+}
+
+/**
+ * A message someone (not the bot) posted or edited in a channel the bot is in. Adapters drop the
+ * bot's own messages, so a relayed copy never comes back as a new message.
+ */
+export interface InboundMessage {
+  /** Unique per delivery (Slack `event_id`, Discord message id plus edit time). */
+  deliveryKey: string;
+  user: UserRef;
+  channel: ChannelRef;
+  message: MessageRef;
+  /** The thread's first message when this is a reply in a thread. */
+  thread?: MessageRef;
+  text: string;
+  /** True when an existing message was edited; `message` is the edited one. */
+  edited?: boolean;
+  /** Display name the platform gave, for people not yet in the directory. */
+  userName?: string;
+}
+
+/**
+ * What adapters call when something arrives. Each call is idempotent on its `deliveryKey`: a
+ * redelivery resolves to `null` and changes nothing. Adapters acknowledge the platform first and
+ * call these afterwards.
+ */
+export interface ChatInbound {
+  /** Runs a slash command; the reply goes back to the caller (`null`: a redelivery, say nothing). */
+  command(command: InboundCommand): Promise<CommandReply | null>;
+  /** A button press; the reply, if any, goes to the person who pressed it. */
+  action(action: InboundAction): Promise<CommandReply | null>;
+  /** A message or edit in a channel or thread: relayed to twin channels and request threads. */
+  message(message: InboundMessage): Promise<void>;
 }
 
 /** A slash command as an adapter received it, normalised. */
