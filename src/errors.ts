@@ -34,6 +34,7 @@ export const forbidden = (message: string) => new ConcordError('forbidden', mess
 export const notFound = (message: string) => new ConcordError('not_found', message);
 export const conflict = (message: string) => new ConcordError('conflict', message);
 export const unavailable = (message: string) => new ConcordError('unavailable', message);
+export const tlpViolation = (message: string) => new ConcordError('tlp_violation', message);
 
 export function isConcordError(error: unknown): error is ConcordError {
   return error instanceof ConcordError;

@@ -19,6 +19,18 @@ export class ChatHub {
     return this.ports.has(platform);
   }
 
+  /** The adapter of a platform; throws when that platform is not running. */
+  get(platform: ChatPlatform): ChatPort {
+    const port = this.ports.get(platform);
+    if (!port) throw new Error(`no ${platform} adapter is running`);
+    return port;
+  }
+
+  /** The platforms that are running. */
+  platforms(): ChatPlatform[] {
+    return [...this.ports.keys()];
+  }
+
   for(ref: UserRef | ChannelRef | MessageRef): ChatPort {
     const platform = platformOf(ref);
     const port = this.ports.get(platform);

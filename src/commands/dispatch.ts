@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import { findSpeaker, type Speaker } from '../domain/directory/speaker.js';
 import { ConcordError, forbidden, unavailable } from '../errors.js';
 import type { ItemRef } from '../jobs/items.js';
+import type { ProvisionOutcome } from '../jobs/provision-incidents.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CommandInput } from './input.js';
@@ -23,7 +24,15 @@ export interface CommandRunnerDeps {
   clock?: () => Date;
   /** Enqueues scheduled items after commit; without it, the reconciler picks them up. */
   enqueue?: (items: readonly ItemRef[]) => Promise<void>;
+  /** Brings an incident's channels up to date (the IncidentProvisioner). */
+  provision?: (incidentId: number) => Promise<ProvisionOutcome>;
 }
+
+const NO_PROVISIONER = async (): Promise<ProvisionOutcome> => ({
+  state: 'pending',
+  error: 'no chat platform is running',
+  channels: [],
+});
 
 export type CommandRunner = (command: InboundCommand) => Promise<CommandReply>;
 
@@ -66,6 +75,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
           chat: deps.chat,
           registry: deps.registry,
           enqueue: enqueueAfterCommit,
+          provision: deps.provision ?? NO_PROVISIONER,
         };
         reply = await parsed.sub.handler(ctx, parsed.input);
       } catch (error) {

@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import type { Role } from '../db/schema/people.js';
 import type { Speaker } from '../domain/directory/speaker.js';
 import type { ItemRef } from '../jobs/items.js';
+import type { ProvisionOutcome } from '../jobs/provision-incidents.js';
 import type { Logger } from '../log.js';
 import type { CommandInput } from './input.js';
 
@@ -71,6 +72,8 @@ export interface CommandContext {
   registry: CommandRegistry;
   /** Puts scheduled items on the queue once the command's transaction has committed. */
   enqueue(items: readonly ItemRef[]): Promise<void>;
+  /** Brings an incident's channels up to date after a change (create, invite, card, archive). */
+  provision(incidentId: number): Promise<ProvisionOutcome>;
 }
 
 export interface SubcommandSpec {

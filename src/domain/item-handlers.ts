@@ -4,6 +4,8 @@ import { CONTACTS_NAG, nagStaleContacts } from './contacts/nag-stale-contacts.js
 import { FORUM_ACTION, forumActionReminder } from './forum/actions.js';
 import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
 import { forumReminder, forumStart } from './forum/session-handlers.js';
+import { incidentReviewReminder, incidentStatusReminder } from './incidents/reminders.js';
+import { REVIEW_REMINDER, STATUS_REMINDER } from './incidents/severity.js';
 
 /**
  * What each kind of scheduled item does when it falls due. `directPlatform` is where direct
@@ -17,5 +19,7 @@ export function itemHandlers(
     [FORUM_REMINDER]: forumReminder,
     [FORUM_START]: forumStart,
     [FORUM_ACTION]: forumActionReminder,
+    [STATUS_REMINDER]: incidentStatusReminder,
+    [REVIEW_REMINDER]: incidentReviewReminder,
   };
 }

@@ -4,9 +4,9 @@ import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { ChatHub } from '../chat/hub.js';
 import type { ChatMessage } from '../chat/message.js';
-import type { ChannelRef, UserRef } from '../chat/refs.js';
+import type { ChannelRef, MessageRef, UserRef } from '../chat/refs.js';
 import type { Database, Queryable } from '../db/client.js';
-import { deliveries } from '../db/schema/deliveries.js';
+import { type DeliveryMode, deliveries } from '../db/schema/deliveries.js';
 import type { Logger } from '../log.js';
 import { bullConnection } from './connection.js';
 import { JOB_OPTIONS } from './scheduler.js';
@@ -16,10 +16,19 @@ export const DELIVERY_QUEUE = 'concord-deliveries';
 export interface DeliveryInput {
   /** Unique per message and recipient, e.g. `item-12-1/shell:@kadri`: deciding twice sends once. */
   key: string;
-  mode: 'channel' | 'direct';
+  /** `update` edits the copy of `source` that an earlier relay posted in the channel `target`. */
+  mode: DeliveryMode;
   target: ChannelRef | UserRef;
   message: ChatMessage;
+  /** A relay: the message this copies and the channel it came from. */
+  source?: MessageRef;
+  sourceChannel?: ChannelRef;
+  /** A relayed thread reply: post under the counterpart of this message in `target`. */
+  threadOf?: MessageRef;
 }
+
+/** A claimed delivery, as the sender needs it. */
+export type DeliveryRow = { id: number } & DeliveryInput;
 
 /** Writes a delivery in the caller's transaction; returns its id, or null if the key exists. */
 export async function writeDelivery(
@@ -37,11 +46,82 @@ export async function writeDelivery(
       mode: input.mode,
       target: input.target,
       message: input.message,
+      source: input.source ?? null,
+      sourceChannel: input.sourceChannel ?? null,
+      threadOf: input.threadOf ?? null,
       ...claimed,
     })
     .onConflictDoNothing({ target: deliveries.key })
     .returning({ id: deliveries.id });
   return row?.id ?? null;
+}
+
+const deliveryRowColumns = {
+  id: deliveries.id,
+  mode: deliveries.mode,
+  target: deliveries.target,
+  message: deliveries.message,
+  source: deliveries.source,
+  sourceChannel: deliveries.sourceChannel,
+  threadOf: deliveries.threadOf,
+};
+
+function toDeliveryRow(row: {
+  id: number;
+  mode: DeliveryMode;
+  target: string;
+  message: ChatMessage;
+  source: string | null;
+  sourceChannel: string | null;
+  threadOf: string | null;
+}): DeliveryRow {
+  return {
+    id: row.id,
+    key: '',
+    mode: row.mode,
+    target: row.target as ChannelRef,
+    message: row.message,
+    ...(row.source ? { source: row.source as MessageRef } : {}),
+    ...(row.sourceChannel ? { sourceChannel: row.sourceChannel as ChannelRef } : {}),
+    ...(row.threadOf ? { threadOf: row.threadOf as MessageRef } : {}),
+  };
+}
+
+/** Thrown while a relayed parent is still on its way: the delivery is retried, not dropped. */
+export class CounterpartPendingError extends Error {
+  override readonly name = 'CounterpartPendingError';
+}
+
+/**
+ * The message in `channel` that stands for `ref` across a bridge: the copy of `ref` relayed into
+ * `channel`, or, when `ref` is itself a copy, the original it was copied from in `channel`. Null
+ * when there is none (a message from before the bridge); throws while the copy is being sent.
+ */
+export async function counterpartOf(
+  db: Queryable,
+  ref: MessageRef,
+  channel: ChannelRef,
+): Promise<MessageRef | null> {
+  const [copy] = await db
+    .select({ status: deliveries.status, messageRef: deliveries.messageRef })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.source, ref),
+        eq(deliveries.target, channel),
+        eq(deliveries.mode, 'channel'),
+      ),
+    );
+  if (copy) {
+    if (copy.status === 'sent' && copy.messageRef) return copy.messageRef as MessageRef;
+    if (copy.status === 'failed') return null;
+    throw new CounterpartPendingError(`the copy of ${ref} in ${channel} is not posted yet`);
+  }
+  const [original] = await db
+    .select({ source: deliveries.source })
+    .from(deliveries)
+    .where(and(eq(deliveries.messageRef, ref), eq(deliveries.sourceChannel, channel)));
+  return (original?.source as MessageRef | undefined) ?? null;
 }
 
 const jobIdOf = (id: number) => `delivery-${id}`;
@@ -132,14 +212,9 @@ export async function sendDelivery(
     .update(deliveries)
     .set({ status: 'sending', claimedAt: new Date(), attempts: sql`${deliveries.attempts} + 1` })
     .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')))
-    .returning({
-      id: deliveries.id,
-      mode: deliveries.mode,
-      target: deliveries.target,
-      message: deliveries.message,
-    });
+    .returning(deliveryRowColumns);
   if (!row) return 'stale';
-  await postClaimed(db, chat, row, options);
+  await postClaimed(db, chat, toDeliveryRow(row), options);
   return 'sent';
 }
 
@@ -150,20 +225,28 @@ export async function sendDelivery(
 export async function postClaimed(
   db: Database,
   chat: ChatHub,
-  row: { id: number; mode: 'channel' | 'direct'; target: string; message: ChatMessage },
+  row: DeliveryRow,
   options: { last: boolean },
 ): Promise<void> {
   try {
     let port: ReturnType<ChatHub['for']>;
     try {
-      port = chat.for(row.target as ChannelRef);
+      port = chat.for(row.target);
     } catch (err) {
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
     }
-    const ref =
-      row.mode === 'channel'
-        ? await port.post(row.target as ChannelRef, row.message)
-        : await port.sendDirect(row.target as UserRef, row.message);
+    let ref: MessageRef | null = null;
+    if (row.mode === 'direct') ref = await port.sendDirect(row.target as UserRef, row.message);
+    else if (row.mode === 'channel') {
+      const thread = row.threadOf
+        ? await counterpartOf(db, row.threadOf, row.target as ChannelRef)
+        : null;
+      ref = await port.post(row.target as ChannelRef, row.message, thread ? { thread } : {});
+    } else if (row.source) {
+      // An edit of a message whose copy never made it (or predates the bridge) has nothing to edit.
+      const copy = await counterpartOf(db, row.source, row.target as ChannelRef);
+      if (copy) await port.update(copy, row.message);
+    }
     await db
       .update(deliveries)
       .set({ status: 'sent', sentAt: new Date(), messageRef: ref, lastError: null })
@@ -179,6 +262,33 @@ export async function postClaimed(
       .where(eq(deliveries.id, row.id));
     throw err;
   }
+}
+
+/**
+ * Posts deliveries this process claimed when it wrote them, without a trip through the queue, so
+ * a reminder or a relayed message reaches the platform at once. Posts to one target go one after
+ * another, in order; different targets go side by side. A failed post goes to the delivery queue
+ * for its retries.
+ */
+export async function postNow(
+  deps: { db: Database; chat: ChatHub; queue: DeliveryQueue; logger: Logger },
+  rows: readonly DeliveryRow[],
+): Promise<void> {
+  const byTarget = new Map<string, DeliveryRow[]>();
+  for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
+  await Promise.all(
+    [...byTarget.values()].map(async (queue) => {
+      for (const row of queue) {
+        await postClaimed(deps.db, deps.chat, row, { last: false }).catch(async (err: unknown) => {
+          deps.logger.warn(
+            { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
+            'inline delivery failed; the queue retries it',
+          );
+          await deps.queue.enqueue([row.id]).catch(() => {});
+        });
+      }
+    }),
+  );
 }
 
 /**

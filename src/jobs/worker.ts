@@ -10,7 +10,8 @@ import { bullConnection } from './connection.js';
 import {
   type DeliveryInput,
   type DeliveryQueue,
-  postClaimed,
+  type DeliveryRow,
+  postNow,
   writeDelivery,
 } from './deliveries.js';
 import { type ItemRef, type ScheduledItem, type ScheduleInput, scheduleItem } from './items.js';
@@ -105,30 +106,13 @@ export function createScheduledWorker(options: ScheduledWorkerOptions): Worker {
   return worker;
 }
 
-/**
- * Posts what a firing decided without a second trip through a queue, so a reminder reaches the
- * platform right after its due time. A failed post goes to the delivery queue for its retries.
- */
-async function deliverNow(
-  options: ScheduledWorkerOptions,
-  rows: ({ id: number } & DeliveryInput)[],
-): Promise<void> {
+async function deliverNow(options: ScheduledWorkerOptions, rows: DeliveryRow[]): Promise<void> {
   const { chat } = options;
   if (!chat) {
     await options.deliveries.enqueue(rows.map((r) => r.id));
     return;
   }
-  await Promise.all(
-    rows.map((row) =>
-      postClaimed(options.db, chat, row, { last: false }).catch(async (err: unknown) => {
-        options.logger.warn(
-          { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
-          'inline delivery failed; the queue retries it',
-        );
-        await options.deliveries.enqueue([row.id]).catch(() => {});
-      }),
-    ),
-  );
+  await postNow({ ...options, chat, queue: options.deliveries }, rows);
 }
 
 /** A job made ready ENQUEUE_LEAD_MS early sleeps until its intended time (never longer). */
@@ -149,7 +133,7 @@ async function fireItem(
   if (!parsed.success) throw new UnrecoverableError(`job ${job.id} carries no item reference`);
   const { itemId, generation } = parsed.data;
   const followUps: ItemRef[] = [];
-  const outbox: ({ id: number } & DeliveryInput)[] = [];
+  const outbox: DeliveryRow[] = [];
   let fired: { item: ScheduledItem; lateMs: number } | undefined;
   try {
     const result = await options.db.transaction(

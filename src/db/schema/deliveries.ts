@@ -13,6 +13,7 @@ import type { ChatMessage } from '../../chat/message.js';
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export type DeliveryMode = 'channel' | 'direct' | 'update';
 
 /**
  * The outbox: every message Concord posts on its own initiative (reminders, nags, and later
@@ -24,9 +25,17 @@ export const deliveries = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     key: text('key').notNull().unique(),
-    /** `channel`: post in the channel `target`; `direct`: direct message to the user `target`. */
-    mode: text('mode').$type<'channel' | 'direct'>().notNull(),
+    /**
+     * `channel`: post in the channel `target`; `direct`: direct message to the user `target`;
+     * `update`: edit the copy of `source` that was posted in the channel `target`.
+     */
+    mode: text('mode').$type<DeliveryMode>().notNull(),
     target: text('target').notNull(),
+    /** For relays: the message this is a copy of, and the channel it was posted in. */
+    source: text('source'),
+    sourceChannel: text('source_channel'),
+    /** Post in the thread of this message's counterpart in `target` (a relayed thread reply). */
+    threadOf: text('thread_of'),
     message: jsonb('message').$type<ChatMessage>().notNull(),
     status: text('status').$type<DeliveryStatus>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -41,6 +50,8 @@ export const deliveries = pgTable(
       .on(t.status, t.createdAt)
       .where(sql`${t.status} in ('pending', 'sending')`),
     check('deliveries_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'failed')`),
-    check('deliveries_mode_check', sql`${t.mode} in ('channel', 'direct')`),
+    check('deliveries_mode_check', sql`${t.mode} in ('channel', 'direct', 'update')`),
+    index('deliveries_source_idx').on(t.source, t.target).where(sql`${t.source} is not null`),
+    index('deliveries_message_ref_idx').on(t.messageRef).where(sql`${t.source} is not null`),
   ],
 );

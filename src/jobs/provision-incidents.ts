@@ -1,0 +1,356 @@
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { isChatFailure } from '../chat/errors.js';
+import type { ChatHub } from '../chat/hub.js';
+import type { ChatPort } from '../chat/port.js';
+import {
+  type ChannelRef,
+  type ChatPlatform,
+  type MessageRef,
+  type UserRef,
+  userRef,
+} from '../chat/refs.js';
+import type { Database } from '../db/client.js';
+import { incidentChannels, incidents } from '../db/schema/incidents.js';
+import { people, platformIdentities } from '../db/schema/people.js';
+import {
+  type IncidentChannel,
+  type IncidentView,
+  loadIncidentView,
+} from '../domain/incidents/load-incident.js';
+import { suffixedName } from '../domain/incidents/names.js';
+import {
+  announcement,
+  incidentCard,
+  incidentReport,
+  loadTimeline,
+} from '../domain/incidents/render-incident.js';
+import type { Logger } from '../log.js';
+import { mayDeliver } from '../tlp/rules.js';
+
+export interface ProvisionOutcome {
+  state: 'ready' | 'pending' | 'failed' | 'busy';
+  /** Why not ready, in words for the people in the incident. */
+  error?: string;
+  channels: { platform: string; role: 'primary' | 'twin'; channel: ChannelRef | null }[];
+}
+
+export interface ProvisionerOptions {
+  db: Database;
+  chat: ChatHub;
+  logger: Logger;
+  /** How long one process may hold an incident before another takes over (it died). */
+  leaseMs?: number;
+}
+
+const NAME_ATTEMPTS = 20;
+const PRIVATE_LEVELS = new Set(['amber', 'amber+strict', 'red']);
+
+/**
+ * Brings an incident's channels to what its row says: a channel on each platform its members
+ * live on (created, or found again by name after a crash), everyone invited, the card posted,
+ * pinned and current, each timeline entry announced once, and once closed, the report posted and
+ * the channel archived. Every step is recorded as it is done, so a run cut short resumes where it
+ * stopped. A lease in the row keeps two processes off one incident.
+ */
+export class IncidentProvisioner {
+  private readonly running = new Map<number, Promise<ProvisionOutcome>>();
+  private readonly again = new Map<number, Promise<ProvisionOutcome>>();
+
+  constructor(private readonly options: ProvisionerOptions) {}
+
+  /** Syncs now; a call while a sync of the same incident runs waits for one more pass after it. */
+  sync(incidentId: number): Promise<ProvisionOutcome> {
+    const current = this.running.get(incidentId);
+    if (current) {
+      let next = this.again.get(incidentId);
+      if (!next) {
+        next = current.then(() => {
+          this.again.delete(incidentId);
+          return this.sync(incidentId);
+        });
+        this.again.set(incidentId, next);
+      }
+      return next;
+    }
+    const run = this.run(incidentId).finally(() => this.running.delete(incidentId));
+    this.running.set(incidentId, run);
+    return run;
+  }
+
+  /** Resumes every incident whose channels are behind and whose lease is free (start-up, timer). */
+  async resumePending(): Promise<number> {
+    const rows = await this.options.db
+      .select({ id: incidents.id })
+      .from(incidents)
+      .where(
+        and(
+          inArray(incidents.provision, ['pending', 'failed']),
+          or(isNull(incidents.provisionLease), lt(incidents.provisionLease, sql`now()`)),
+        ),
+      );
+    for (const row of rows) await this.sync(row.id);
+    return rows.length;
+  }
+
+  private async run(incidentId: number): Promise<ProvisionOutcome> {
+    const { db } = this.options;
+    const leaseMs = this.options.leaseMs ?? 60_000;
+    const [claimed] = await db
+      .update(incidents)
+      .set({ provisionLease: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+      .where(
+        and(
+          eq(incidents.id, incidentId),
+          or(isNull(incidents.provisionLease), lt(incidents.provisionLease, sql`now()`)),
+        ),
+      )
+      .returning();
+    if (!claimed) return { state: 'busy', channels: await this.channelsOf(incidentId) };
+    let incident = claimed;
+    try {
+      for (;;) {
+        const view = await loadIncidentView(db, incident);
+        await this.syncChannels(view);
+        const [after] = await db
+          .update(incidents)
+          .set({
+            syncedRevision: incident.revision,
+            provision: sql`case when ${incidents.revision} = ${incident.revision} then 'ready' else 'pending' end`,
+            provisionError: null,
+          })
+          .where(eq(incidents.id, incidentId))
+          .returning();
+        if (!after || after.provision === 'ready') break;
+        incident = after;
+      }
+      await this.release(incidentId);
+      return { state: 'ready', channels: await this.channelsOf(incidentId) };
+    } catch (err) {
+      const blocked = isChatFailure(err, 'missing_permission');
+      const error = blocked
+        ? `the workspace admin must grant ${err.needed ?? err.detail}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+      this.options.logger.warn(
+        { incident: incident.ref, err: error },
+        'incident provisioning stopped',
+      );
+      await db
+        .update(incidents)
+        .set({ provision: blocked ? 'failed' : 'pending', provisionError: error.slice(0, 500) })
+        .where(eq(incidents.id, incidentId))
+        .catch(() => {});
+      await this.release(incidentId).catch(() => {});
+      return {
+        state: blocked ? 'failed' : 'pending',
+        error,
+        channels: await this.channelsOf(incidentId).catch(() => []),
+      };
+    }
+  }
+
+  private async release(incidentId: number): Promise<void> {
+    await this.options.db
+      .update(incidents)
+      .set({ provisionLease: null })
+      .where(eq(incidents.id, incidentId));
+  }
+
+  private async channelsOf(incidentId: number): Promise<ProvisionOutcome['channels']> {
+    const rows = await this.options.db
+      .select()
+      .from(incidentChannels)
+      .where(eq(incidentChannels.incidentId, incidentId))
+      .orderBy(incidentChannels.id);
+    return rows.map((r) => ({
+      platform: r.platform,
+      role: r.role,
+      channel: (r.channel as ChannelRef | null) ?? null,
+    }));
+  }
+
+  /** Each member's account on each running platform. */
+  private async accounts(view: IncidentView): Promise<Map<ChatPlatform, Map<number, UserRef>>> {
+    const byPlatform = new Map<ChatPlatform, Map<number, UserRef>>();
+    if (view.memberIds.length === 0) return byPlatform;
+    const rows = await this.options.db
+      .select({
+        personId: people.id,
+        handle: people.handle,
+        platform: platformIdentities.platform,
+        externalId: platformIdentities.externalId,
+      })
+      .from(people)
+      .leftJoin(platformIdentities, eq(platformIdentities.personId, people.id))
+      .where(inArray(people.id, view.memberIds));
+    const add = (platform: ChatPlatform, personId: number, ref: UserRef) => {
+      if (!byPlatform.has(platform)) byPlatform.set(platform, new Map());
+      byPlatform.get(platform)?.set(personId, ref);
+    };
+    for (const row of rows) {
+      add('shell', row.personId, userRef('shell', row.handle));
+      if (row.platform && row.externalId)
+        add(row.platform, row.personId, userRef(row.platform, row.externalId));
+    }
+    return byPlatform;
+  }
+
+  private async syncChannels(view: IncidentView): Promise<void> {
+    const { db, chat } = this.options;
+    const { incident } = view;
+    const primary = incident.platform as ChatPlatform;
+    const accounts = await this.accounts(view);
+    // Each member is reached where the incident was opened when they are there, else on the
+    // other running platform where they are: that platform gets a twin channel.
+    const needed = new Set<ChatPlatform>([primary]);
+    for (const personId of view.memberIds) {
+      if (accounts.get(primary)?.has(personId)) continue;
+      const elsewhere = (['slack', 'discord'] as const).find(
+        (p) => p !== primary && chat.has(p) && accounts.get(p)?.has(personId),
+      );
+      if (elsewhere) needed.add(elsewhere);
+    }
+    const isPrivate = PRIVATE_LEVELS.has(incident.tlp);
+    const audience = { parties: view.parties.map((p) => p.code), named: view.memberIds };
+    for (const platform of needed) {
+      if (view.channels.some((c) => c.platform === platform)) continue;
+      if (platform !== primary) {
+        const verdict = mayDeliver(
+          incident.tlp,
+          {
+            kind: 'channel',
+            registered: true,
+            private: isPrivate,
+            orgs: audience.parties,
+            members: view.memberIds,
+          },
+          audience,
+        );
+        if (!verdict.ok) continue;
+      }
+      await db
+        .insert(incidentChannels)
+        .values({
+          incidentId: incident.id,
+          platform,
+          role: platform === primary ? 'primary' : 'twin',
+          name: incident.channelName,
+        })
+        .onConflictDoNothing();
+    }
+    const rows = await db
+      .select()
+      .from(incidentChannels)
+      .where(eq(incidentChannels.incidentId, incident.id))
+      .orderBy(incidentChannels.id);
+    const refreshed = { ...view, channels: rows };
+    for (const row of rows) {
+      if (!chat.has(row.platform as ChatPlatform)) continue;
+      await this.syncChannel(refreshed, row, accounts.get(row.platform as ChatPlatform), isPrivate);
+    }
+  }
+
+  private async syncChannel(
+    view: IncidentView,
+    row: IncidentChannel,
+    accounts: Map<number, UserRef> | undefined,
+    isPrivate: boolean,
+  ): Promise<void> {
+    const { db, chat } = this.options;
+    const { incident } = view;
+    const set = (values: Partial<IncidentChannel>) =>
+      db.update(incidentChannels).set(values).where(eq(incidentChannels.id, row.id));
+    let channel = row.channel as ChannelRef | null;
+    const port = chat.get(row.platform as ChatPlatform);
+    if (!channel) channel = await this.createChannel(view, row, port, isPrivate);
+    if (row.archived) return;
+
+    const toInvite = [...(accounts ?? new Map<number, UserRef>()).entries()].filter(
+      ([id]) => view.memberIds.includes(id) && !row.invited.includes(id),
+    );
+    if (toInvite.length > 0) {
+      await port.invite(
+        channel,
+        toInvite.map(([, ref]) => ref),
+      );
+      await set({ invited: [...row.invited, ...toInvite.map(([id]) => id)] });
+    }
+
+    let card = row.card as MessageRef | null;
+    if (!card) {
+      card = await port.post(channel, await incidentCard(db, view));
+      await set({ card, cardRevision: incident.revision });
+    } else if (row.cardRevision < incident.revision) {
+      await port.update(card, await incidentCard(db, view));
+      await set({ cardRevision: incident.revision });
+    }
+    if (!row.pinned && port.pin) {
+      await port.pin(card);
+      await set({ pinned: true });
+    }
+
+    for (const line of await loadTimeline(db, incident.id, { after: row.announced })) {
+      if (line.kind !== 'opened') await port.post(channel, announcement(view, line));
+      await set({ announced: line.id });
+    }
+
+    if (incident.status === 'closed') {
+      if (!row.reported) {
+        await port.post(channel, {
+          tlp: incident.tlp,
+          title: `${incident.ref} timeline report`,
+          body: await incidentReport(db, view),
+        });
+        await set({ reported: true });
+      }
+      await port.archive(channel);
+      await set({ archived: true });
+    }
+  }
+
+  /** Creates the channel, taking the next free name; after a crash, adopts the one it made. */
+  private async createChannel(
+    view: IncidentView,
+    row: IncidentChannel,
+    port: ChatPort,
+    isPrivate: boolean,
+  ): Promise<ChannelRef> {
+    const { db } = this.options;
+    const adopt = async (channel: ChannelRef, name: string) => {
+      const [last] = (await loadTimeline(db, view.incident.id)).slice(-1);
+      // A twin made later starts from the card: earlier entries are not replayed into it.
+      const announced = row.role === 'twin' ? (last?.id ?? 0) : 0;
+      await db
+        .update(incidentChannels)
+        .set({ channel, name, announced })
+        .where(eq(incidentChannels.id, row.id));
+      row.announced = announced;
+      return channel;
+    };
+    if (row.createAttempted && port.findChannel) {
+      const found = await port.findChannel(row.name);
+      if (found) return adopt(found, row.name);
+    }
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const name = suffixedName(view.incident.channelName, attempt);
+      await db
+        .update(incidentChannels)
+        .set({ name, createAttempted: true })
+        .where(eq(incidentChannels.id, row.id));
+      try {
+        const channel = await port.createChannel({
+          name,
+          private: isPrivate,
+          topic: `${view.incident.ref} · ${view.incident.title}`,
+        });
+        return adopt(channel, name);
+      } catch (err) {
+        if (!isChatFailure(err, 'name_taken')) throw err;
+      }
+    }
+    throw new Error(
+      `no free channel name for ${view.incident.channelName} after ${NAME_ATTEMPTS} tries`,
+    );
+  }
+}
