@@ -5,6 +5,7 @@ import { ensureContactsNag } from '../src/domain/contacts/nag-stale-contacts.js'
 import { itemHandlers } from '../src/domain/item-handlers.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
 import { createHttpServer, PortInUseError } from '../src/http/server.js';
+import { postNow } from '../src/jobs/deliveries.js';
 import { Jobs } from '../src/jobs/jobs.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
@@ -50,6 +51,9 @@ runEntryPoint(async () => {
     metrics,
     admins: [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
     enqueue: async (items) => jobs?.scheduler.enqueue(items),
+    deliver: async (rows) => {
+      if (jobs) await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);
+    },
   });
   jobs = new Jobs({
     db: storage.db,

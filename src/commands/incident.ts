@@ -32,7 +32,7 @@ function describeChannels(ctx: CommandContext, outcome: ProvisionOutcome): strin
       const link = ctx.chat.has(c.platform as ChatPlatform)
         ? ctx.chat.get(c.platform as ChatPlatform).channelLink?.(c.channel)
         : undefined;
-      return `${c.platform}${c.role === 'twin' ? ' (twin)' : ''}: ${link ?? c.channel}`;
+      return `${link ?? c.channel}${c.role === 'twin' ? ' (twin)' : ''}`;
     })
     .join('\n');
 }

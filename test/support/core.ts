@@ -2,7 +2,7 @@ import { count } from 'drizzle-orm';
 import { renderPlainText } from '../../src/chat/message.js';
 import type { CommandReply } from '../../src/chat/port.js';
 import { channelRef, type UserRef, userRef } from '../../src/chat/refs.js';
-import { type Core, createCore } from '../../src/core.js';
+import { type Core, type CoreOptions, createCore } from '../../src/core.js';
 import type { Database, Storage } from '../../src/db/client.js';
 import * as schema from '../../src/db/schema/index.js';
 import type { ItemRef } from '../../src/jobs/items.js';
@@ -30,6 +30,7 @@ export interface TestCoreOptions {
   /** Share a database with other parts of the test; it is closed by whoever opened it. */
   storage?: Storage;
   enqueue?: (items: readonly ItemRef[]) => Promise<void>;
+  deliver?: CoreOptions['deliver'];
 }
 
 export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
@@ -46,6 +47,7 @@ export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestC
     admins: options.admins ?? [ADMIN],
     clock: () => (real ? new Date() : state.now),
     ...(options.enqueue ? { enqueue: options.enqueue } : {}),
+    ...(options.deliver ? { deliver: options.deliver } : {}),
   });
   let seq = 0;
   return {
@@ -82,6 +84,11 @@ export async function tableCounts(db: Database): Promise<Record<string, number>>
     platformIdentities: schema.platformIdentities,
     contacts: schema.contacts,
     auditLog: schema.auditLog,
+    incidents: schema.incidents,
+    incidentMembers: schema.incidentMembers,
+    incidentTimeline: schema.incidentTimeline,
+    incidentChannels: schema.incidentChannels,
+    deliveries: schema.deliveries,
   };
   const out: Record<string, number> = {};
   for (const [name, table] of Object.entries(tables)) {

@@ -27,7 +27,7 @@ export async function closeIncident({
     const text = summary?.trim();
     return {
       kind: 'closed',
-      text: text ? `closed: ${text}` : 'closed',
+      text: text ?? 'no summary given',
       set: { status: 'closed', closedAt: ctx.now, ...(text ? { summary: text } : {}) },
       items: [review],
     };

@@ -76,7 +76,7 @@ export async function inviteToIncident({
       .values({ incidentId: incident.id, personId, addedAt: ctx.now });
     return {
       kind: 'invite',
-      text: `invited ${invited}`,
+      text: invited,
       detail: { personId, ...(newParty ? { party: orgCode } : {}) },
     };
   });

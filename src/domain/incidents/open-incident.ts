@@ -132,7 +132,7 @@ export async function openIncident({
       at: ctx.now,
       actorId: opener.id,
       kind: 'opened',
-      text: `opened "${title}" at severity ${input.severity}, ${tlpLabel(input.tlp)}`,
+      text: `"${title}" at severity ${input.severity}, ${tlpLabel(input.tlp)}`,
     });
     await recordAudit(tx, {
       actor: actorOf(ctx),

@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { incidentTimeline } from '../../db/schema/incidents.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people } from '../../db/schema/people.js';
-import { formatInZone } from '../../time/zoned.js';
+import { isoDate, localClock } from '../../commands/format.js';
 import type { IncidentView } from './load-incident.js';
 
 interface PersonLabel {
@@ -111,7 +111,7 @@ export async function incidentReport(db: Queryable, view: IncidentView): Promise
   const lead = incident.leadId
     ? (await labelsOf(db, [incident.leadId])).get(incident.leadId)
     : undefined;
-  const utc = (d: Date) => formatInZone(d, 'UTC');
+  const utc = (d: Date) => `${isoDate(d)} ${localClock(d, 'UTC')}`;
   const lines = [
     `# ${incident.ref}: ${incident.title}`,
     '',

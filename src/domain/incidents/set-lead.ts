@@ -31,7 +31,7 @@ export async function setLead({
     }
     return {
       kind: 'lead',
-      text: `lead: ${person.name} (@${person.handle})`,
+      text: `${person.name} (@${person.handle})`,
       set: { leadId: person.id },
       detail: { lead: person.handle },
     };

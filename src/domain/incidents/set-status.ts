@@ -36,7 +36,7 @@ export async function setStatus({
     const changed = incident.status !== status;
     return {
       kind: 'status',
-      text: `status ${changed ? `${incident.status} → ${status}` : `still ${status}`}${note ? `: ${note.trim()}` : ''}`,
+      text: `${changed ? `${incident.status} → ${status}` : `still ${status}`}${note ? `: ${note.trim()}` : ''}`,
       set: { status },
       detail: { from: incident.status, to: status },
       items,
