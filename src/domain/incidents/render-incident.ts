@@ -1,10 +1,10 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { type ChatMessage, tlpLabel } from '../../chat/message.js';
+import { isoDate, localClock } from '../../commands/format.js';
 import type { Queryable } from '../../db/client.js';
 import { incidentTimeline } from '../../db/schema/incidents.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people } from '../../db/schema/people.js';
-import { isoDate, localClock } from '../../commands/format.js';
 import type { IncidentView } from './load-incident.js';
 
 interface PersonLabel {
