@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runNpm, scenario } from './run-process.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'concord-incidents-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('npm start < test/scenarios/incidents.txt', () => {
+  it('opens, runs and closes an incident in a simulated channel, refusing what it must', async () => {
+    const run = await runNpm(['start'], {
+      env: { CONCORD_DATA_DIR: dataDir, PORT: '0' },
+      stdin: scenario('incidents.txt'),
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = run.stdout;
+    const channel = '#inc-2026-1-ransomware-at-the-port';
+    expect(out).toContain(`┊ simulated private channel ${channel} created`);
+    expect(out).toContain(`┊ ${channel}: invited @kadri, @bob`);
+    expect(out).toContain(`┊ ${channel}: pinned #1`);
+    expect(out).toMatch(
+      /⚠ TLP:AMBER\+STRICT never goes to a channel shared by several organisations/,
+    );
+    expect(out).toContain(
+      "⚠ run this in an incident's channel, or name it with incident:<INC-ref>",
+    );
+    expect(out).toContain('⚠ only the people in INC-2026-1 may change it');
+    expect(out).toContain(`┊ ${channel}: invited @mallory`);
+    expect(out).toMatch(
+      /┊ {2}- \d{4}-\d\d-\d\d \d\d:\d\d · kadri \(@kadri, EST\) · update: First host isolated/,
+    );
+    expect(out).toContain(`┊ ${channel} archived`);
+    expect(out.indexOf('timeline report')).toBeLessThan(out.indexOf(`${channel} archived`));
+    expect(out.trimEnd()).toMatch(
+      /INC-2026-1 · closed · high · TLP:AMBER · Ransomware at the port \(ACME, EST\)$/,
+    );
+  }, 60_000);
+});
