@@ -1,0 +1,174 @@
+import type { WebClient } from '@slack/web-api';
+import { ChatFailure, isChatFailure } from '../../src/chat/errors.js';
+import type { ChatMessage } from '../../src/chat/message.js';
+import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelRef, MessageRef, UserRef } from '../../src/chat/refs.js';
+import type { Logger } from '../../src/log.js';
+import { callSlack, DEFAULT_RETRY_POLICY, type SlackRetryPolicy } from './calls.js';
+import { fitChannelName, parseSlackMessage, slackChannel, slackId, slackMessage } from './refs.js';
+import { renderForSlack } from './render.js';
+
+// conversations.invite takes at most 1000 users per call.
+const INVITE_BATCH = 1000;
+
+const isSlackError = (error: unknown, code: string) =>
+  isChatFailure(error) && error.detail === code;
+
+/**
+ * The chat port over Slack's Web API. Every call goes through `callSlack`, so a 429 delays only
+ * that call and transient failures surface as `ChatFailure('unavailable')` once retries run out.
+ */
+export class SlackChat implements ChatPort {
+  readonly platform = 'slack' as const;
+  // Direct-message conversations never change for a user: one conversations.open each.
+  private readonly ims = new Map<string, string>();
+
+  constructor(
+    private readonly client: WebClient,
+    /** The bot's own user id (from auth.test): never invited, never relayed. */
+    readonly botUserId: string,
+    private readonly logger: Logger,
+    private readonly retry: SlackRetryPolicy = DEFAULT_RETRY_POLICY,
+  ) {}
+
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return callSlack(what, fn, this.retry, this.logger);
+  }
+
+  async createChannel(spec: ChannelSpec): Promise<ChannelRef> {
+    const name = fitChannelName(spec.name);
+    const result = await this.call(`conversations.create ${name}`, () =>
+      this.client.conversations.create({ name, is_private: spec.private }),
+    );
+    const id = result.channel?.id;
+    if (!id) throw new ChatFailure('rejected', 'conversations.create answered without a channel');
+    if (spec.topic) {
+      const topic = spec.topic;
+      // The channel exists and is usable without its topic: a failure here is only logged.
+      await this.call(`conversations.setTopic ${id}`, () =>
+        this.client.conversations.setTopic({ channel: id, topic }),
+      ).catch((error: unknown) => this.logger.warn({ err: error, channel: id }, 'topic not set'));
+    }
+    return slackChannel(id);
+  }
+
+  async invite(channel: ChannelRef, users: readonly UserRef[]): Promise<void> {
+    const channelId = slackId(channel);
+    const ids = [...new Set(users.map(slackId))].filter((id) => id !== this.botUserId);
+    for (let i = 0; i < ids.length; i += INVITE_BATCH) {
+      const batch = ids.slice(i, i + INVITE_BATCH);
+      try {
+        await this.inviteBatch(channelId, batch);
+      } catch (error) {
+        // Slack fails the whole call when any one user is already in: add the rest one by one.
+        if (!isSlackError(error, 'already_in_channel')) throw error;
+        for (const id of batch) {
+          await this.inviteBatch(channelId, [id]).catch((e: unknown) => {
+            if (!isSlackError(e, 'already_in_channel')) throw e;
+          });
+        }
+      }
+    }
+  }
+
+  private async inviteBatch(channel: string, users: string[]): Promise<void> {
+    await this.call(`conversations.invite ${channel}`, () =>
+      this.client.conversations.invite({ channel, users: users.join(',') }),
+    );
+  }
+
+  async archive(channel: ChannelRef): Promise<void> {
+    const id = slackId(channel);
+    await this.call(`conversations.archive ${id}`, () =>
+      this.client.conversations.archive({ channel: id }),
+    ).catch((error: unknown) => {
+      if (!isSlackError(error, 'already_archived')) throw error;
+    });
+  }
+
+  async post(
+    channel: ChannelRef,
+    message: ChatMessage,
+    options?: { thread?: MessageRef },
+  ): Promise<MessageRef> {
+    const id = slackId(channel);
+    const threadTs = options?.thread ? parseSlackMessage(options.thread).ts : undefined;
+    return this.postTo(id, message, threadTs);
+  }
+
+  private async postTo(channel: string, message: ChatMessage, threadTs?: string) {
+    const { text, blocks } = renderForSlack(message);
+    const result = await this.call(`chat.postMessage ${channel}`, () =>
+      this.client.chat.postMessage({
+        channel,
+        text,
+        blocks,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+      }),
+    );
+    if (!result.ts) throw new ChatFailure('rejected', 'chat.postMessage answered without a ts');
+    return slackMessage(result.channel ?? channel, result.ts);
+  }
+
+  async update(message: MessageRef, content: ChatMessage): Promise<void> {
+    const { channel, ts } = parseSlackMessage(message);
+    const { text, blocks } = renderForSlack(content);
+    await this.call(`chat.update ${channel}`, () =>
+      this.client.chat.update({ channel, ts, text, blocks }),
+    );
+  }
+
+  async postEphemeral(channel: ChannelRef, user: UserRef, message: ChatMessage): Promise<void> {
+    const { text, blocks } = renderForSlack(message);
+    const id = slackId(channel);
+    await this.call(`chat.postEphemeral ${id}`, () =>
+      this.client.chat.postEphemeral({ channel: id, user: slackId(user), text, blocks }),
+    );
+  }
+
+  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
+    const userId = slackId(user);
+    let im = this.ims.get(userId);
+    if (!im) {
+      const opened = await this.call(`conversations.open ${userId}`, () =>
+        this.client.conversations.open({ users: userId }),
+      );
+      im = opened.channel?.id;
+      if (!im) throw new ChatFailure('rejected', 'conversations.open answered without a channel');
+      this.ims.set(userId, im);
+    }
+    return this.postTo(im, message);
+  }
+
+  async pin(message: MessageRef): Promise<void> {
+    const { channel, ts } = parseSlackMessage(message);
+    await this.call(`pins.add ${channel}`, () =>
+      this.client.pins.add({ channel, timestamp: ts }),
+    ).catch((error: unknown) => {
+      if (!isSlackError(error, 'already_pinned')) throw error;
+    });
+  }
+
+  channelLink(channel: ChannelRef): string {
+    return `https://slack.com/app_redirect?channel=${encodeURIComponent(slackId(channel))}`;
+  }
+
+  async findChannel(name: string): Promise<ChannelRef | null> {
+    const wanted = fitChannelName(name);
+    let cursor: string | undefined;
+    do {
+      const page = await this.call('conversations.list', () =>
+        this.client.conversations.list({
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const found = page.channels?.find((c) => c.name === wanted);
+      if (found?.id) return slackChannel(found.id);
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return null;
+  }
+}
