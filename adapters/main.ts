@@ -12,6 +12,7 @@ import { createMetrics } from '../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
+import { type Platforms, startPlatforms } from './platforms.js';
 import { ShellChat } from './shell/chat.js';
 import { runShell } from './shell/run.js';
 import { SHELL_OPERATOR } from './shell/session.js';
@@ -22,16 +23,8 @@ import { SHELL_OPERATOR } from './shell/session.js';
  */
 runEntryPoint(async () => {
   const config = readConfig();
-  const platforms = [slackEnabled(config) && 'Slack', discordEnabled(config) && 'Discord'].filter(
-    Boolean,
-  );
-  if (platforms.length > 0) {
-    throw new StartupError(
-      `${platforms.join(' and ')} is configured, but this build has only the shell adapter; unset the platform variables to use the shell`,
-      2,
-    );
-  }
-  const logger = createLogger(config.LOG_LEVEL ?? 'warn');
+  const onPlatforms = slackEnabled(config) || discordEnabled(config);
+  const logger = createLogger(config.LOG_LEVEL ?? (onPlatforms ? 'info' : 'warn'));
   const storage = await openConfiguredStorage(config);
   let redis: RedisHandle;
   try {
@@ -49,10 +42,13 @@ runEntryPoint(async () => {
     db: storage.db,
     logger,
     metrics,
-    admins: [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
+    admins: onPlatforms
+      ? config.CONCORD_ADMINS
+      : [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
     enqueue: async (items) => jobs?.scheduler.enqueue(items),
     deliver: async (rows) => {
-      if (jobs) await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);
+      if (jobs)
+        await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);
     },
   });
   jobs = new Jobs({
@@ -83,10 +79,14 @@ runEntryPoint(async () => {
   }
   logger.info({ port, database: storage.kind, redis: redis.kind }, 'concord listening');
 
+  let platforms: Platforms | undefined;
+  let resumeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(resumeTimer);
       await http.close();
+      await platforms?.close();
       await jobs.close();
       await redis.close();
       await storage.close();
@@ -100,11 +100,40 @@ runEntryPoint(async () => {
   }
 
   // The chat adapters register before the workers start, so a due reminder finds its platform.
-  const shellChat = new ShellChat(process.stdout);
-  core.chat.register(shellChat);
+  if (onPlatforms) {
+    try {
+      platforms = await startPlatforms({ config, core, http, logger });
+    } catch (err) {
+      await stop();
+      throw new StartupError(
+        `a chat platform did not start: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  } else {
+    core.chat.register(new ShellChat(process.stdout));
+  }
   await ensureContactsNag(storage.db, new Date());
   jobs.startWorkers();
   await jobs.start();
+  // Incidents whose channels a crash (or a missing permission) left unfinished.
+  const resume = () =>
+    core.incidents
+      .resumePending()
+      .catch((err: unknown) =>
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'incident resume failed',
+        ),
+      );
+  await resume();
+  resumeTimer = setInterval(resume, 30_000);
+  resumeTimer.unref();
+
+  if (platforms) {
+    logger.info({ platforms: platforms.running, port }, 'concord running on chat platforms');
+    // Runs until SIGINT or SIGTERM, whose handlers stop everything and exit.
+    await new Promise<never>(() => {});
+  }
 
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   if (interactive) {

@@ -1,0 +1,69 @@
+import type { Config } from '../src/config.js';
+import { discordEnabled, slackEnabled } from '../src/config.js';
+import type { Core } from '../src/core.js';
+import type { HttpServer } from '../src/http/server.js';
+import type { Logger } from '../src/log.js';
+
+export interface Platforms {
+  /** The platforms that started, by name. */
+  readonly running: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the Slack and Discord adapters the configuration turns on, mounts their endpoints on the
+ * shared HTTP server and registers them with the core. Either one may run alone.
+ */
+export async function startPlatforms(options: {
+  config: Config;
+  core: Core;
+  http: HttpServer;
+  logger: Logger;
+}): Promise<Platforms> {
+  const { config, core, http, logger } = options;
+  const closers: (() => Promise<void>)[] = [];
+  const running: string[] = [];
+  try {
+    if (slackEnabled(config)) {
+      // Each SDK is loaded only when its platform is configured.
+      const { startSlack } = await import('./slack/index.js');
+      const slack = await startSlack({
+        botToken: config.SLACK_BOT_TOKEN as string,
+        signingSecret: config.SLACK_SIGNING_SECRET as string,
+        ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
+        http,
+        inbound: core.inbound,
+        logger: logger.child({ platform: 'slack' }),
+      });
+      core.chat.register(slack.chat);
+      closers.push(() => slack.close());
+      running.push('slack');
+    }
+    if (discordEnabled(config)) {
+      const { startDiscord } = await import('./discord/index.js');
+      const discord = await startDiscord({
+        botToken: config.DISCORD_BOT_TOKEN as string,
+        applicationId: config.DISCORD_APPLICATION_ID as string,
+        guildId: config.DISCORD_GUILD_ID as string,
+        ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),
+        ...(config.DISCORD_PUBLIC_KEY ? { publicKey: config.DISCORD_PUBLIC_KEY } : {}),
+        http,
+        inbound: core.inbound,
+        registry: core.registry,
+        logger: logger.child({ platform: 'discord' }),
+      });
+      core.chat.register(discord.chat);
+      closers.push(() => discord.close());
+      running.push('discord');
+    }
+  } catch (err) {
+    await Promise.allSettled(closers.map((close) => close()));
+    throw err;
+  }
+  return {
+    running,
+    close: async () => {
+      await Promise.allSettled(closers.map((close) => close()));
+    },
+  };
+}
