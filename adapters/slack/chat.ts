@@ -44,8 +44,9 @@ export class SlackChat implements ChatPort {
     if (!id) throw new ChatFailure('rejected', 'conversations.create answered without a channel');
     if (spec.topic) {
       const topic = spec.topic;
-      // The channel exists and is usable without its topic: a failure here is only logged.
-      await this.call(`conversations.setTopic ${id}`, () =>
+      // The channel is usable without its topic, so setting it does not hold up the invitations
+      // and the card that follow; a failure is only logged.
+      void this.call(`conversations.setTopic ${id}`, () =>
         this.client.conversations.setTopic({ channel: id, topic }),
       ).catch((error: unknown) => this.logger.warn({ err: error, channel: id }, 'topic not set'));
     }

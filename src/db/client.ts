@@ -29,20 +29,27 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', impor
 // Any fixed number: instances starting together take turns at migrating.
 const MIGRATION_LOCK_KEY = 0x0c0dc0de;
 
-export type StorageTarget = { databaseUrl: string } | { pgliteDir: string | null };
+export type StorageTarget =
+  | {
+      databaseUrl: string;
+      /** postgres.js's pipeline depth per connection (tests drive it to its edge cases). */
+      maxPipeline?: number;
+    }
+  | { pgliteDir: string | null };
 
 /**
  * Opens the database and applies committed migrations. `pgliteDir: null` is an in-memory PGlite
  * (tests); a directory keeps the data across restarts.
  */
 export async function openStorage(target: StorageTarget): Promise<Storage> {
-  if ('databaseUrl' in target) return openPostgres(target.databaseUrl);
+  if ('databaseUrl' in target) return openPostgres(target.databaseUrl, target.maxPipeline);
   return openPglite(target.pgliteDir);
 }
 
-async function openPostgres(url: string): Promise<Storage> {
+async function openPostgres(url: string, maxPipeline?: number): Promise<Storage> {
   const sql = postgres(url, {
     max: 10,
+    ...(maxPipeline === undefined ? {} : { max_pipeline: maxPipeline }),
     onnotice: () => {},
     connect_timeout: 5,
     // Keep a dead server from hanging a command past the platforms' 3-second deadline.
@@ -85,26 +92,70 @@ function preparingStatements<T extends postgres.Sql | postgres.TransactionSql>(s
           options?: postgres.UnsafeQueryOptions,
         ) => target.unsafe(query, params, { ...options, prepare: true });
       }
-      // A transaction runs on a client of its own: it must prepare its statements too.
-      if (property === 'begin' && 'begin' in target) {
+      if (property === 'begin' && 'reserve' in target) {
         return (...args: unknown[]) => {
-          const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
-          const begin = target.begin as (...a: unknown[]) => Promise<unknown>;
-          return begin.call(target, ...args, (tx: postgres.TransactionSql) =>
-            callback(preparingStatements(tx)),
-          );
-        };
-      }
-      if (property === 'savepoint' && 'savepoint' in target) {
-        return (...args: unknown[]) => {
-          const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
-          const savepoint = target.savepoint as (...a: unknown[]) => Promise<unknown>;
-          return savepoint.call(target, ...args, (tx: postgres.TransactionSql) =>
-            callback(preparingStatements(tx)),
-          );
+          const callback = args.pop() as (tx: postgres.Sql) => unknown;
+          const options = typeof args[0] === 'string' ? args[0] : '';
+          return onReservedConnection(target as postgres.Sql, options, callback);
         };
       }
       return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+/**
+ * A transaction on a connection reserved before anything is sent. postgres.js 3.4.9's own
+ * `begin` reserves the connection only after writing BEGIN, and skips that when the write fills
+ * the connection's pipeline or meets socket backpressure (porsager/postgres#823, #1189, open):
+ * the transaction then stays open on a pooled connection and unrelated queries run inside it.
+ * Under the ack benchmark's load it happened about once in 5,000 commands. Statements are
+ * prepared here too, and savepoints (drizzle's nested transactions) are plain SQL on the same
+ * connection.
+ */
+async function onReservedConnection(
+  sql: postgres.Sql,
+  options: string,
+  callback: (tx: postgres.Sql) => unknown,
+): Promise<unknown> {
+  const connection = await sql.reserve();
+  try {
+    await connection.unsafe(`begin ${options.replace(/[^a-z ]/gi, '')}`);
+    let result: unknown;
+    try {
+      result = await callback(withSavepoints(connection));
+    } catch (error) {
+      await connection.unsafe('rollback');
+      throw error;
+    }
+    await connection.unsafe('commit');
+    return result;
+  } finally {
+    connection.release();
+  }
+}
+
+function withSavepoints(connection: postgres.ReservedSql): postgres.Sql {
+  let depth = 0;
+  const tx = preparingStatements(connection as postgres.Sql);
+  return new Proxy(tx, {
+    get(target, property, receiver) {
+      if (property !== 'savepoint') return Reflect.get(target, property, receiver);
+      return async (...args: unknown[]) => {
+        const callback = args.pop() as (tx: postgres.Sql) => unknown;
+        const name = `concord_sp_${++depth}`;
+        await connection.unsafe(`savepoint ${name}`);
+        try {
+          const result = await callback(receiver as postgres.Sql);
+          await connection.unsafe(`release savepoint ${name}`);
+          return result;
+        } catch (error) {
+          await connection.unsafe(`rollback to savepoint ${name}`);
+          throw error;
+        } finally {
+          depth--;
+        }
+      };
     },
   });
 }

@@ -110,21 +110,25 @@ export class IncidentProvisioner {
     try {
       for (;;) {
         const view = await loadIncidentView(db, incident);
-        await this.syncChannels(view);
+        const channels = await this.syncChannels(view);
+        // Ready: release the lease in the same statement. Behind (a change landed meanwhile):
+        // keep the lease and go round again.
+        const ready = sql`${incidents.revision} = ${incident.revision}`;
         const [after] = await db
           .update(incidents)
           .set({
             syncedRevision: incident.revision,
-            provision: sql`case when ${incidents.revision} = ${incident.revision} then 'ready' else 'pending' end`,
+            provision: sql`case when ${ready} then 'ready' else 'pending' end`,
+            provisionLease: sql`case when ${ready} then null else ${incidents.provisionLease} end`,
             provisionError: null,
           })
           .where(eq(incidents.id, incidentId))
           .returning();
-        if (!after || after.provision === 'ready') break;
+        if (!after || after.provision === 'ready') {
+          return { state: 'ready', channels: channels.map(describeChannel) };
+        }
         incident = after;
       }
-      await this.release(incidentId);
-      return { state: 'ready', channels: await this.channelsOf(incidentId) };
     } catch (err) {
       const blocked = isChatFailure(err, 'missing_permission');
       const error = blocked
@@ -163,11 +167,7 @@ export class IncidentProvisioner {
       .from(incidentChannels)
       .where(eq(incidentChannels.incidentId, incidentId))
       .orderBy(incidentChannels.id);
-    return rows.map((r) => ({
-      platform: r.platform,
-      role: r.role,
-      channel: (r.channel as ChannelRef | null) ?? null,
-    }));
+    return rows.map(describeChannel);
   }
 
   /** Each member's account on each running platform. */
@@ -196,7 +196,7 @@ export class IncidentProvisioner {
     return byPlatform;
   }
 
-  private async syncChannels(view: IncidentView): Promise<void> {
+  private async syncChannels(view: IncidentView): Promise<IncidentChannel[]> {
     const { db, chat } = this.options;
     const { incident } = view;
     const primary = incident.platform as ChatPlatform;
@@ -213,6 +213,7 @@ export class IncidentProvisioner {
     }
     const isPrivate = PRIVATE_LEVELS.has(incident.tlp);
     const audience = { parties: view.parties.map((p) => p.code), named: view.memberIds };
+    const rows = [...view.channels];
     for (const platform of needed) {
       if (view.channels.some((c) => c.platform === platform)) continue;
       if (platform !== primary) {
@@ -229,7 +230,7 @@ export class IncidentProvisioner {
         );
         if (!verdict.ok) continue;
       }
-      await db
+      const added = await db
         .insert(incidentChannels)
         .values({
           incidentId: incident.id,
@@ -237,18 +238,16 @@ export class IncidentProvisioner {
           role: platform === primary ? 'primary' : 'twin',
           name: incident.channelName,
         })
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning();
+      rows.push(...added);
     }
-    const rows = await db
-      .select()
-      .from(incidentChannels)
-      .where(eq(incidentChannels.incidentId, incident.id))
-      .orderBy(incidentChannels.id);
     const refreshed = { ...view, channels: rows };
     for (const row of rows) {
       if (!chat.has(row.platform as ChatPlatform)) continue;
       await this.syncChannel(refreshed, row, accounts.get(row.platform as ChatPlatform), isPrivate);
     }
+    return rows;
   }
 
   private async syncChannel(
@@ -259,8 +258,10 @@ export class IncidentProvisioner {
   ): Promise<void> {
     const { db, chat } = this.options;
     const { incident } = view;
-    const set = (values: Partial<IncidentChannel>) =>
-      db.update(incidentChannels).set(values).where(eq(incidentChannels.id, row.id));
+    const set = async (values: Partial<IncidentChannel>) => {
+      Object.assign(row, values);
+      await db.update(incidentChannels).set(values).where(eq(incidentChannels.id, row.id));
+    };
     let channel = row.channel as ChannelRef | null;
     const port = chat.get(row.platform as ChatPlatform);
     if (!channel) channel = await this.createChannel(view, row, port, isPrivate);
@@ -279,20 +280,26 @@ export class IncidentProvisioner {
 
     let card = row.card as MessageRef | null;
     if (!card) {
+      // Posting and pinning are recorded together: a crash between them posts the card again,
+      // the same window a crash between posting and recording it would leave.
       card = await port.post(channel, await incidentCard(db, view));
-      await set({ card, cardRevision: incident.revision });
+      await port.pin?.(card);
+      await set({ card, cardRevision: incident.revision, pinned: true });
     } else if (row.cardRevision < incident.revision) {
       await port.update(card, await incidentCard(db, view));
       await set({ cardRevision: incident.revision });
     }
-    if (!row.pinned && port.pin) {
-      await port.pin(card);
+    if (!row.pinned) {
+      await port.pin?.(card);
       await set({ pinned: true });
     }
 
-    for (const line of await loadTimeline(db, incident.id, { after: row.announced })) {
-      if (line.kind !== 'opened') await port.post(channel, announcement(view, line));
-      await set({ announced: line.id });
+    // Revision 1 is the incident as opened: its timeline holds only the opening, which the card shows.
+    if (incident.revision > 1) {
+      for (const line of await loadTimeline(db, incident.id, { after: row.announced })) {
+        if (line.kind !== 'opened') await port.post(channel, announcement(view, line));
+        await set({ announced: line.id });
+      }
     }
 
     if (incident.status === 'closed') {
@@ -318,14 +325,16 @@ export class IncidentProvisioner {
   ): Promise<ChannelRef> {
     const { db } = this.options;
     const adopt = async (channel: ChannelRef, name: string) => {
-      const [last] = (await loadTimeline(db, view.incident.id)).slice(-1);
       // A twin made later starts from the card: earlier entries are not replayed into it.
-      const announced = row.role === 'twin' ? (last?.id ?? 0) : 0;
+      const announced =
+        row.role === 'twin' && view.incident.revision > 1
+          ? ((await loadTimeline(db, view.incident.id)).at(-1)?.id ?? 0)
+          : 0;
       await db
         .update(incidentChannels)
         .set({ channel, name, announced })
         .where(eq(incidentChannels.id, row.id));
-      row.announced = announced;
+      Object.assign(row, { channel, name, announced });
       return channel;
     };
     if (row.createAttempted && port.findChannel) {
@@ -353,4 +362,12 @@ export class IncidentProvisioner {
       `no free channel name for ${view.incident.channelName} after ${NAME_ATTEMPTS} tries`,
     );
   }
+}
+
+function describeChannel(row: IncidentChannel): ProvisionOutcome['channels'][number] {
+  return {
+    platform: row.platform,
+    role: row.role,
+    channel: (row.channel as ChannelRef | null) ?? null,
+  };
 }

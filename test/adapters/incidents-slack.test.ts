@@ -170,7 +170,7 @@ describe('an incident on Slack', () => {
       channel_id: ops.id,
     });
     await vi.waitFor(() => expect(fake.responses).toHaveLength(1), { timeout: 5000 });
-    expect((fake.responses[0]?.body as { text: string }).text).toContain(
+    expect(String(fake.responses[0]?.body.text)).toContain(
       'the workspace admin must grant the groups:write scope',
     );
   });

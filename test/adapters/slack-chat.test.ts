@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSlack } from '../../adapters/slack/index.js';
 import { ChatFailure } from '../../src/chat/errors.js';
 import { type ChannelRef, channelRef, messageRef, userRef } from '../../src/chat/refs.js';
@@ -42,10 +42,13 @@ describe('the chat port', () => {
     ]);
     const created = h.fake.channelByName('inc-2026-1-uber-ransomware');
     expect(ref).toBe(`slack:${created?.id}`);
-    expect(h.fake.channelByName('inc-2026-2-red')).toMatchObject({
-      is_private: true,
-      topic: 'TLP:RED',
-    });
+    // The topic is set without holding up the caller: it lands shortly after.
+    await vi.waitFor(() =>
+      expect(h.fake.channelByName('inc-2026-2-red')).toMatchObject({
+        is_private: true,
+        topic: 'TLP:RED',
+      }),
+    );
     expect(secret).toMatch(/^slack:G/);
   });
 

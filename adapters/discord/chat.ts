@@ -1,0 +1,269 @@
+import { Routes } from 'discord.js';
+import { ChatFailure } from '../../src/chat/errors.js';
+import type { ChatMessage } from '../../src/chat/message.js';
+import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelRef, MessageRef, UserRef } from '../../src/chat/refs.js';
+import {
+  BOT_ALLOW,
+  CHANNEL_TYPE,
+  type ChannelDirectory,
+  fitChannelName,
+  isThread,
+  lockedOverwrites,
+  MEMBER_ALLOW,
+  overwrite,
+  PERMISSIONS,
+  type RawOverwrite,
+} from './channels.js';
+import { discordCode, THREAD_ALREADY_EXISTS, toChatFailure } from './errors.js';
+import { channelIdOf, discordChannel, discordMessage, messageIdsOf, userIdOf } from './refs.js';
+import { clipText, type DiscordMessageBody, renderMessage } from './render.js';
+import type { RestClient } from './rest.js';
+
+const NEEDS = {
+  channels: 'the Manage Channels and Manage Roles permissions',
+  overwrites: 'the Manage Roles permission on the channel',
+  post: 'the View Channel, Send Messages and Embed Links permissions',
+  threads: 'the Create Public Threads and Send Messages in Threads permissions',
+  pin: 'the Pin Messages permission',
+  direct: 'a server in common with the person, who must accept direct messages',
+} as const;
+const TOPIC = 1024;
+const ARCHIVED = '[Archived: read-only]';
+
+interface RawChannel {
+  id: string;
+  type: number;
+  name?: string;
+  topic?: string | null;
+  permission_overwrites?: RawOverwrite[];
+}
+
+/** What DiscordChat is built from; `startDiscord` wires it. */
+export interface DiscordChatOptions {
+  rest: RestClient;
+  guildId: string;
+  botUserId: string;
+  channels: ChannelDirectory;
+}
+
+/**
+ * The chat port over Discord's REST API (discord.js's REST client: per-route queues, 429
+ * handling, retries). Discord has no archive and no ephemeral messages outside interactions; see
+ * `archive` and `postEphemeral` for what stands in for them.
+ */
+export class DiscordChat implements ChatPort {
+  readonly platform = 'discord' as const;
+  private readonly rest: RestClient;
+  private readonly guildId: string;
+  private readonly botUserId: string;
+  private readonly channels: ChannelDirectory;
+  /** User id → DM channel id. */
+  private readonly dms = new Map<string, string>();
+
+  constructor(options: DiscordChatOptions) {
+    this.rest = options.rest;
+    this.guildId = options.guildId;
+    this.botUserId = options.botUserId;
+    this.channels = options.channels;
+  }
+
+  private async call<T>(needed: string, request: () => Promise<unknown>): Promise<T> {
+    try {
+      return (await request()) as T;
+    } catch (error) {
+      throw toChatFailure(error, needed);
+    }
+  }
+
+  private guildChannels(): Promise<RawChannel[]> {
+    return this.call(NEEDS.channels, () => this.rest.get(Routes.guildChannels(this.guildId)));
+  }
+
+  /**
+   * Discord allows two channels of one name; the core expects a taken name to be refused so it
+   * can pick another, so the guild's text channels are checked first. The check and the creation
+   * are two requests: two creations of one name racing each other can both pass.
+   */
+  async createChannel(spec: ChannelSpec): Promise<ChannelRef> {
+    const name = fitChannelName(spec.name);
+    const existing = await this.guildChannels();
+    if (existing.some((c) => c.type === CHANNEL_TYPE.text && c.name === name))
+      throw new ChatFailure('name_taken', name);
+    const body = {
+      name,
+      type: CHANNEL_TYPE.text,
+      ...(spec.topic ? { topic: clipText(spec.topic, TOPIC) } : {}),
+      // Private: hidden from @everyone (the role whose id is the guild's), visible to the bot.
+      ...(spec.private
+        ? {
+            permission_overwrites: [
+              overwrite(this.guildId, 0, 0n, PERMISSIONS.viewChannel),
+              overwrite(this.botUserId, 1, BOT_ALLOW, 0n),
+            ],
+          }
+        : {}),
+    };
+    const created = await this.call<RawChannel>(NEEDS.channels, () =>
+      this.rest.post(Routes.guildChannels(this.guildId), { body }),
+    );
+    this.channels.remember(created.id, { type: created.type, parentId: null });
+    return discordChannel(created.id);
+  }
+
+  /** A member overwrite per person: view, write and read history. Repeating it changes nothing. */
+  async invite(channel: ChannelRef, users: readonly UserRef[]): Promise<void> {
+    const channelId = channelIdOf(channel);
+    for (const userId of new Set(users.map(userIdOf))) {
+      const { id: _, ...body } = overwrite(userId, 1, MEMBER_ALLOW, 0n);
+      await this.call(NEEDS.overwrites, () =>
+        this.rest.put(Routes.channelPermission(channelId, userId), { body }),
+      );
+    }
+  }
+
+  /**
+   * Discord has no archive: the channel is locked instead. @everyone and every member or role
+   * with an overwrite lose Send Messages (and threads and reactions) but keep reading; the bot
+   * keeps writing. The topic gets an `[Archived: read-only]` prefix; the name stays, because
+   * people and `findChannel` know the channel by it and Discord allows only two renames per ten
+   * minutes. One PATCH, so a channel is never left half locked.
+   */
+  async archive(channel: ChannelRef): Promise<void> {
+    const channelId = channelIdOf(channel);
+    const current = await this.call<RawChannel>(NEEDS.channels, () =>
+      this.rest.get(Routes.channel(channelId)),
+    );
+    const topic = current.topic ?? '';
+    const body = {
+      permission_overwrites: lockedOverwrites(
+        current.permission_overwrites ?? [],
+        this.guildId,
+        this.botUserId,
+      ),
+      ...(topic.startsWith(ARCHIVED)
+        ? {}
+        : { topic: clipText(topic ? `${ARCHIVED} ${topic}` : ARCHIVED, TOPIC) }),
+    };
+    await this.call(NEEDS.channels, () => this.rest.patch(Routes.channel(channelId), { body }));
+  }
+
+  private async send(channelId: string, body: object, needed: string = NEEDS.post) {
+    const sent = await this.call<{ id: string; channel_id: string }>(needed, () =>
+      this.rest.post(Routes.channelMessages(channelId), { body }),
+    );
+    return discordMessage(sent.channel_id ?? channelId, sent.id);
+  }
+
+  async post(
+    channel: ChannelRef,
+    message: ChatMessage,
+    options?: { thread?: MessageRef },
+  ): Promise<MessageRef> {
+    const body = renderMessage(message);
+    if (!options?.thread) return this.send(channelIdOf(channel), body);
+    return this.postInThread(options.thread, body);
+  }
+
+  /**
+   * A thread started from message M is channel M. It is made on the first post (Discord answers
+   * 160004 when it already exists, e.g. after a restart). Where Discord has no threads (DMs, or
+   * M itself inside a thread) the post goes beside M instead, as a reply to it.
+   */
+  private async postInThread(thread: MessageRef, body: DiscordMessageBody): Promise<MessageRef> {
+    const { channelId: parentId, messageId: rootId } = messageIdsOf(thread);
+    // Only what is already known: asking Discord about a thread that does not exist yet is a 404.
+    if (isThread(this.channels.known(rootId))) return this.send(rootId, body, NEEDS.threads);
+    const parent = await this.channels.lookup(parentId);
+    if (!parent) throw new ChatFailure('not_found', `channel ${parentId}`);
+    if (parent.type === CHANNEL_TYPE.dm || isThread(parent)) {
+      const reply = {
+        ...body,
+        message_reference: { message_id: rootId, fail_if_not_exists: false },
+      };
+      return this.send(parentId, reply);
+    }
+    const name = await this.threadName(parentId, rootId);
+    try {
+      await this.rest.post(Routes.threads(parentId, rootId), {
+        body: { name, auto_archive_duration: 10080 },
+      });
+    } catch (error) {
+      if (discordCode(error) !== THREAD_ALREADY_EXISTS) throw toChatFailure(error, NEEDS.threads);
+    }
+    this.channels.remember(rootId, { type: 11, parentId });
+    return this.send(rootId, body, NEEDS.threads);
+  }
+
+  /** Names a new thread after the message it hangs off (its embed title or first line). */
+  private async threadName(channelId: string, messageId: string): Promise<string> {
+    try {
+      const root = (await this.rest.get(Routes.channelMessage(channelId, messageId))) as {
+        content?: string;
+        embeds?: { title?: string }[];
+      };
+      const title = root.embeds?.[0]?.title ?? '';
+      const firstLine = (root.content ?? '').replace(/\*\*/g, '').split('\n')[0] ?? '';
+      return clipText(title || firstLine || 'Replies', 100);
+    } catch {
+      return 'Replies';
+    }
+  }
+
+  async update(message: MessageRef, content: ChatMessage): Promise<void> {
+    const { channelId, messageId } = messageIdsOf(message);
+    const body = renderMessage(content);
+    await this.call(NEEDS.post, () =>
+      this.rest.patch(Routes.channelMessage(channelId, messageId), { body }),
+    );
+  }
+
+  /**
+   * Discord shows ephemeral messages only as answers to an interaction, so outside one the
+   * message goes to the person as a direct message, with a line naming the channel it is about.
+   */
+  async postEphemeral(channel: ChannelRef, user: UserRef, message: ChatMessage): Promise<void> {
+    const body = renderMessage(message);
+    const note = `*Only you see this; it concerns <#${channelIdOf(channel)}>.*`;
+    const content = clipText(body.content ? `${body.content}\n${note}` : note, 2000);
+    await this.direct(user, { ...body, content });
+  }
+
+  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
+    return this.direct(user, renderMessage(message));
+  }
+
+  private async direct(user: UserRef, body: DiscordMessageBody): Promise<MessageRef> {
+    const userId = userIdOf(user);
+    let dmId = this.dms.get(userId);
+    if (!dmId) {
+      const dm = await this.call<RawChannel>(NEEDS.direct, () =>
+        this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } }),
+      );
+      dmId = dm.id;
+      this.dms.set(userId, dmId);
+      this.channels.remember(dmId, { type: CHANNEL_TYPE.dm, parentId: null });
+    }
+    return this.send(dmId, body, NEEDS.direct);
+  }
+
+  async pin(message: MessageRef): Promise<void> {
+    const { channelId, messageId } = messageIdsOf(message);
+    await this.call(NEEDS.pin, () =>
+      this.rest.put(Routes.channelMessagesPin(channelId, messageId)),
+    );
+  }
+
+  channelLink(channel: ChannelRef): string {
+    return `https://discord.com/channels/${this.guildId}/${channelIdOf(channel)}`;
+  }
+
+  /** Compares against the fitted name, the name `createChannel` would have given it. */
+  async findChannel(name: string): Promise<ChannelRef | null> {
+    const wanted = fitChannelName(name);
+    const found = (await this.guildChannels()).find(
+      (c) => c.type === CHANNEL_TYPE.text && c.name === wanted,
+    );
+    return found ? discordChannel(found.id) : null;
+  }
+}

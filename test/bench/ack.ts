@@ -1,0 +1,279 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { openStorage } from '../../src/db/client.js';
+import { startFakeSlack } from '../fakes/slack/index.js';
+import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
+import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
+import { latencyRow, machine, markdownTable, percentile, writeResult } from './report.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const API_LATENCY_MS = 20;
+const WARMUP_SECONDS = 3;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+  explain: () => Promise<unknown> = async () => '',
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await explain())}`);
+}
+
+function start(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Open-loop load: one signed `/incident open` every 1000/RATE ms, whatever the answers do. */
+async function load(
+  send: (i: number) => Promise<{ status: number; ackMs: number }>,
+  seconds = SECONDS,
+): Promise<{ acks: number[]; failures: number; sentAt: number[] }> {
+  const total = RATE * seconds;
+  const acks: number[] = [];
+  const sentAt: number[] = [];
+  let failures = 0;
+  const pending: Promise<void>[] = [];
+  const begin = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = begin + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sentAt[i] = Date.now();
+    pending.push(
+      send(i).then((r) => {
+        if (r.status === 200) acks.push(r.ackMs);
+        else failures++;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { acks, failures, sentAt };
+}
+
+/**
+ * `npm run bench -- ack`: signed `/incident open` commands at 200/s for 20 s to Concord's
+ * `/slack/events` (a real process, on Postgres and Redis, talking to the fake Slack whose every
+ * answer takes 20 ms), then the same load on a bare Bolt app that only acks. Prints ack latency of
+ * both and Concord's end to end time (command sent → channel created, members invited, card
+ * pinned).
+ */
+export async function benchAck(): Promise<void> {
+  const fake = await startFakeSlack({ rateLimits: false });
+  fake.latencyMs = API_LATENCY_MS;
+  const delegates = Array.from({ length: 20 }, (_, i) => fake.addUser({ name: `delegate${i}` }));
+  const liaison = fake.addUser({ name: 'liaison' });
+  const ops = fake.addChannel({
+    name: 'ops',
+    members: [fake.botUserId, ...delegates.map((d) => d.id)],
+  });
+
+  const dbName = `concord_bench_ack_${randomBytes(3).toString('hex')}`;
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${dbName}`);
+  const redisDb = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/7`;
+  const slackEnv = {
+    SLACK_BOT_TOKEN: fake.botToken,
+    SLACK_SIGNING_SECRET: fake.signingSecret,
+    SLACK_API_URL: fake.apiUrl,
+  };
+  const concordPort = await freePort();
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
+  const concord = start(
+    [...profile, '--max-semi-space-size=64', '--import', 'tsx', 'adapters/main.ts'],
+    {
+      ...slackEnv,
+      DATABASE_URL: databaseUrl(dbName),
+      REDIS_URL: redisDb,
+      PORT: String(concordPort),
+      LOG_LEVEL: 'error',
+    },
+  );
+  const rows: ReturnType<typeof latencyRow>[] = [];
+  let concordAcks: number[] = [];
+  let e2e: number[] = [];
+  let concordFailures = 0;
+  let bareFailures = 0;
+  let bareAcks: number[] = [];
+  try {
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${concordPort}/healthz`)).ok,
+      'Concord',
+    );
+    const storage = await openStorage({ databaseUrl: databaseUrl(dbName) });
+    const est = await makeOrganisation(storage.db, { code: 'EST', kind: 'delegation' });
+    const acme = await makeOrganisation(storage.db, { code: 'ACME' });
+    for (const [i, d] of delegates.entries()) {
+      await makePerson(storage.db, {
+        handle: `delegate${i}`,
+        orgId: est.id,
+        role: 'delegate',
+        slack: d.id,
+      });
+    }
+    const contact = await makePerson(storage.db, {
+      handle: 'liaison',
+      orgId: acme.id,
+      role: 'liaison',
+      slack: liaison.id,
+    });
+    await makeContact(storage.db, { orgId: acme.id, personId: contact.id });
+    await storage.close();
+
+    const events = `http://127.0.0.1:${concordPort}/slack/events`;
+    const explainStuck = async () => {
+      const check = postgres(databaseUrl(dbName), { max: 1, onnotice: () => {} });
+      try {
+        return {
+          pinned: fake.callsTo('pins.add').length,
+          failedCalls: fake.calls.filter((c) => c.status !== 200 || c.error).length,
+          incidents:
+            await check`select provision, provision_error, count(*)::int as n from incidents group by 1, 2`,
+        };
+      } finally {
+        await check.end();
+      }
+    };
+    const command = (label: string, i: number) => ({
+      command: '/incident',
+      text: `open ${label} ${i} severity:high orgs:ACME`,
+      user_id: delegates[i % delegates.length]?.id as string,
+      channel_id: ops.id,
+    });
+    // Warm-up (JIT, connection pools, prepared statements), not measured.
+    await load((i) => fake.sendCommand(events, command('Warm', i)), WARMUP_SECONDS);
+    await waitFor(
+      async () => fake.callsTo('pins.add').length >= RATE * WARMUP_SECONDS,
+      'warm-up cards pinned',
+      120_000,
+      explainStuck,
+    );
+    const concordRun = await load((i) => fake.sendCommand(events, command('Load', i)));
+    concordAcks = concordRun.acks;
+    concordFailures = concordRun.failures;
+    const total = RATE * (SECONDS + WARMUP_SECONDS);
+    await waitFor(
+      async () => fake.callsTo('pins.add').length >= total,
+      'every card pinned',
+      120_000,
+      explainStuck,
+    );
+    e2e = fake.callsTo('pins.add').flatMap((call) => {
+      const name = fake.state.channels.get(String(call.params.channel))?.name ?? '';
+      const i = Number(/-load-(\d+)$/.exec(name)?.[1]);
+      const sent = concordRun.sentAt[i];
+      return sent === undefined ? [] : [call.at + API_LATENCY_MS - sent];
+    });
+  } finally {
+    await stop(concord);
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
+    await admin.end();
+  }
+
+  const barePort = await freePort();
+  const bare = start(['--import', 'tsx', 'test/bench/bare-bolt.ts'], {
+    ...slackEnv,
+    PORT: String(barePort),
+  });
+  try {
+    const url = `http://127.0.0.1:${barePort}/slack/events`;
+    await waitFor(async () => (await fetch(url, { method: 'POST' })).status > 0, 'bare Bolt');
+    const bareCommand = (i: number) =>
+      fake.sendCommand(url, {
+        command: '/incident',
+        text: `open Load ${i}`,
+        user_id: delegates[0]?.id as string,
+        channel_id: ops.id,
+      });
+    await load(bareCommand, WARMUP_SECONDS);
+    const bareRun = await load((i) =>
+      fake.sendCommand(url, {
+        command: '/incident',
+        text: `open Load ${i}`,
+        user_id: delegates[0]?.id as string,
+        channel_id: ops.id,
+      }),
+    );
+    bareAcks = bareRun.acks;
+    bareFailures = bareRun.failures;
+  } finally {
+    await stop(bare);
+    await fake.close();
+  }
+
+  rows.push(
+    latencyRow('bare Bolt: ack', bareAcks),
+    latencyRow('Concord: ack', concordAcks),
+    latencyRow('Concord: end to end (channel, invites, pinned card)', e2e),
+  );
+  const sorted = [...e2e].sort((a, b) => a - b);
+  const e2eP95 = Math.round(percentile(sorted, 95) * 10) / 10;
+  const [bareRow, concordRow] = rows;
+  const verdict = {
+    ackWithin2xOfBare: (concordRow?.p99 ?? Infinity) <= 2 * (bareRow?.p99 ?? 0),
+    ackP99Under50ms: (concordRow?.p99 ?? Infinity) < 50,
+    e2eP95Under250ms: e2eP95 < 250,
+  };
+  const table = markdownTable(
+    rows.map((r) => ({
+      case: r.case,
+      n: r.n,
+      'p50 ms': r.p50,
+      'p90 ms': r.p90,
+      'p99 ms': r.p99,
+      'max ms': r.max,
+    })),
+  );
+  console.log(
+    `\nack: ${RATE} signed /incident open per second for ${SECONDS} s; fake Slack answers in ${API_LATENCY_MS} ms`,
+  );
+  console.log(table);
+  console.log(
+    `end to end p95: ${e2eP95} ms; non-200 answers: Concord ${concordFailures}, bare Bolt ${bareFailures}`,
+  );
+  console.log(`targets: ${JSON.stringify(verdict)}`);
+  console.log(`machine: ${JSON.stringify(machine())}`);
+  writeResult('ack', {
+    rate: RATE,
+    seconds: SECONDS,
+    apiLatencyMs: API_LATENCY_MS,
+    rows,
+    e2eP95,
+    concordFailures,
+    bareFailures,
+    verdict,
+    machine: machine(),
+  });
+}
