@@ -9,6 +9,7 @@ import { relayMessage } from './domain/incidents/relay-message.js';
 import type { DeliveryRow } from './jobs/deliveries.js';
 import type { ItemRef } from './jobs/items.js';
 import { IncidentProvisioner } from './jobs/provision-incidents.js';
+import { createLimiter } from './limiter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,6 +27,8 @@ export interface CoreOptions {
    * Without it, rows are left pending for the delivery queue's reconciler.
    */
   deliver?: (rows: readonly DeliveryRow[]) => Promise<void>;
+  /** Commands worked on at once; the rest wait, already acknowledged (default 32). */
+  concurrency?: number;
 }
 
 /** The platform-free heart of Concord: adapters register on `chat` and feed `inbound`. */
@@ -54,11 +57,13 @@ export function createCore(options: CoreOptions): Core {
     ...(options.enqueue ? { enqueue: options.enqueue } : {}),
   });
   const clock = options.clock ?? (() => new Date());
+  const limit = createLimiter(options.concurrency ?? 32);
   const inbound: ChatInbound = {
-    async command(command) {
-      if (!(await claimDelivery(options.db, command.deliveryKey))) return null;
-      return runCommand(command);
-    },
+    command: (command) =>
+      limit(async () => {
+        if (!(await claimDelivery(options.db, command.deliveryKey))) return null;
+        return runCommand(command);
+      }),
     async action(action) {
       if (!(await claimDelivery(options.db, action.deliveryKey))) return null;
       // Incident cards carry no buttons; request and alert cards (assistance, early warnings)

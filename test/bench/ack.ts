@@ -118,7 +118,7 @@ export async function benchAck(): Promise<void> {
       DATABASE_URL: databaseUrl(dbName),
       REDIS_URL: redisDb,
       PORT: String(concordPort),
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: process.env.BENCH_LOG ?? 'error',
     },
   );
   const rows: ReturnType<typeof latencyRow>[] = [];
@@ -158,6 +158,13 @@ export async function benchAck(): Promise<void> {
       try {
         return {
           pinned: fake.callsTo('pins.add').length,
+          answers: [
+            ...new Set(
+              fake.responses
+                .map((r) => String(r.body.text).split('\n')[0])
+                .filter((t) => !t.includes('opened')),
+            ),
+          ].slice(0, 5),
           failedCalls: fake.calls.filter((c) => c.status !== 200 || c.error).length,
           incidents:
             await check`select provision, provision_error, count(*)::int as n from incidents group by 1, 2`,
