@@ -161,7 +161,7 @@ export async function benchAck(): Promise<void> {
           answers: [
             ...new Set(
               fake.responses
-                .map((r) => String(r.body.text).split('\n')[0])
+                .map((r) => String(r.body.text).split('\n')[0] ?? '')
                 .filter((t) => !t.includes('opened')),
             ),
           ].slice(0, 5),
