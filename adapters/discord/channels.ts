@@ -1,4 +1,5 @@
 import { Routes } from 'discord.js';
+import { fitChannelName as fitName } from '../../src/chat/channel-names.js';
 import type { RestClient } from './rest.js';
 
 /**
@@ -55,22 +56,11 @@ export const overwrite = (id: string, type: 0 | 1, allow: bigint, deny: bigint):
 });
 
 /**
- * Fits a name to Discord's text channel rules: lowercase letters, digits, `-` and `_`, at most
- * 100 characters (Discord would lowercase and dash it anyway; doing it here lets the name check
- * and `findChannel` compare like with like).
+ * A name Discord accepts: at most 100 characters (src/chat/channel-names.ts). Discord would
+ * lowercase and dash it anyway; doing it here lets the name check and `findChannel` compare like
+ * with like.
  */
-export function fitChannelName(name: string): string {
-  const fitted = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 100)
-    .replace(/-+$/, '');
-  return fitted || 'channel';
-}
+export const fitChannelName = (name: string) => fitName(name, 100);
 
 /** Overwrites as Discord returns them (bitfields as decimal strings). */
 export interface RawOverwrite {

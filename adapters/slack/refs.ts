@@ -1,3 +1,4 @@
+import { fitChannelName as fitName } from '../../src/chat/channel-names.js';
 import {
   type ChannelRef,
   channelRef,
@@ -34,20 +35,5 @@ export function parseSlackMessage(ref: MessageRef): { channel: string; ts: strin
   return { channel: local.slice(0, slash), ts: local.slice(slash + 1) };
 }
 
-/**
- * A name Slack accepts: lowercase letters, digits, `-` and `_`, at most 80 characters. The core
- * already picks such names; this keeps a stray capital or accent from failing a channel opening.
- * @example fitChannelName('INC-2026-14 Ransomware at Port') // 'inc-2026-14-ransomware-at-port'
- */
-export function fitChannelName(name: string): string {
-  const fitted = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-_]+/, '')
-    .slice(0, 80)
-    .replace(/[-_]+$/, '');
-  return fitted || 'channel';
-}
+/** A name Slack accepts: at most 80 characters (src/chat/channel-names.ts). */
+export const fitChannelName = (name: string) => fitName(name, 80);

@@ -1,15 +1,11 @@
+import { fitChannelName } from '../../chat/channel-names.js';
+
 /** Slack allows 80 characters in a channel name, Discord 100: the name fits the stricter. */
 export const CHANNEL_NAME_MAX = 80;
 
 /** `Ransomware at Port of Tallinn!` → `ransomware-at-port-of-tallinn`: lowercase ASCII words. */
-export function slugify(title: string): string {
-  return title
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
+export const slugify = (title: string) =>
+  fitChannelName(title.replace(/_/g, ' '), CHANNEL_NAME_MAX);
 
 /**
  * `inc-<year>-<seq>-<slug>` within CHANNEL_NAME_MAX, leaving room for a `-NN` suffix should the
