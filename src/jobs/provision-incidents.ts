@@ -1,23 +1,14 @@
 import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
-import type { ChatPort } from '../chat/port.js';
-import {
-  type ChannelRef,
-  type ChatPlatform,
-  type MessageRef,
-  type UserRef,
-  userRef,
-} from '../chat/refs.js';
+import type { ChannelRef, ChatPlatform, MessageRef, UserRef } from '../chat/refs.js';
 import type { Database } from '../db/client.js';
 import { incidentChannels, incidents } from '../db/schema/incidents.js';
-import { people, platformIdentities } from '../db/schema/people.js';
 import {
   type IncidentChannel,
   type IncidentView,
   loadIncidentView,
 } from '../domain/incidents/load-incident.js';
-import { suffixedName } from '../domain/incidents/names.js';
 import {
   announcement,
   incidentCard,
@@ -26,6 +17,7 @@ import {
 } from '../domain/incidents/render-incident.js';
 import type { Logger } from '../log.js';
 import { mayDeliver } from '../tlp/rules.js';
+import { createIncidentChannel, describeChannel, memberAccounts } from './incident-channels.js';
 
 export interface ProvisionOutcome {
   state: 'ready' | 'pending' | 'failed' | 'busy';
@@ -42,7 +34,6 @@ export interface ProvisionerOptions {
   leaseMs?: number;
 }
 
-const NAME_ATTEMPTS = 20;
 const PRIVATE_LEVELS = new Set(['amber', 'amber+strict', 'red']);
 
 /**
@@ -170,37 +161,11 @@ export class IncidentProvisioner {
     return rows.map(describeChannel);
   }
 
-  /** Each member's account on each running platform. */
-  private async accounts(view: IncidentView): Promise<Map<ChatPlatform, Map<number, UserRef>>> {
-    const byPlatform = new Map<ChatPlatform, Map<number, UserRef>>();
-    if (view.memberIds.length === 0) return byPlatform;
-    const rows = await this.options.db
-      .select({
-        personId: people.id,
-        handle: people.handle,
-        platform: platformIdentities.platform,
-        externalId: platformIdentities.externalId,
-      })
-      .from(people)
-      .leftJoin(platformIdentities, eq(platformIdentities.personId, people.id))
-      .where(inArray(people.id, view.memberIds));
-    const add = (platform: ChatPlatform, personId: number, ref: UserRef) => {
-      if (!byPlatform.has(platform)) byPlatform.set(platform, new Map());
-      byPlatform.get(platform)?.set(personId, ref);
-    };
-    for (const row of rows) {
-      add('shell', row.personId, userRef('shell', row.handle));
-      if (row.platform && row.externalId)
-        add(row.platform, row.personId, userRef(row.platform, row.externalId));
-    }
-    return byPlatform;
-  }
-
   private async syncChannels(view: IncidentView): Promise<IncidentChannel[]> {
     const { db, chat } = this.options;
     const { incident } = view;
     const primary = incident.platform as ChatPlatform;
-    const accounts = await this.accounts(view);
+    const accounts = await memberAccounts(db, view.memberIds);
     // Each member is reached where the incident was opened when they are there, else on the
     // other running platform where they are: that platform gets a twin channel.
     const needed = new Set<ChatPlatform>([primary]);
@@ -264,7 +229,7 @@ export class IncidentProvisioner {
     };
     let channel = row.channel as ChannelRef | null;
     const port = chat.get(row.platform as ChatPlatform);
-    if (!channel) channel = await this.createChannel(view, row, port, isPrivate);
+    if (!channel) channel = await createIncidentChannel(db, view, row, port, isPrivate);
     if (row.archived) return;
 
     const toInvite = [...(accounts ?? new Map<number, UserRef>()).entries()].filter(
@@ -315,59 +280,4 @@ export class IncidentProvisioner {
       await set({ archived: true });
     }
   }
-
-  /** Creates the channel, taking the next free name; after a crash, adopts the one it made. */
-  private async createChannel(
-    view: IncidentView,
-    row: IncidentChannel,
-    port: ChatPort,
-    isPrivate: boolean,
-  ): Promise<ChannelRef> {
-    const { db } = this.options;
-    const adopt = async (channel: ChannelRef, name: string) => {
-      // A twin made later starts from the card: earlier entries are not replayed into it.
-      const announced =
-        row.role === 'twin' && view.incident.revision > 1
-          ? ((await loadTimeline(db, view.incident.id)).at(-1)?.id ?? 0)
-          : 0;
-      await db
-        .update(incidentChannels)
-        .set({ channel, name, announced })
-        .where(eq(incidentChannels.id, row.id));
-      Object.assign(row, { channel, name, announced });
-      return channel;
-    };
-    if (row.createAttempted && port.findChannel) {
-      const found = await port.findChannel(row.name);
-      if (found) return adopt(found, row.name);
-    }
-    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-      const name = suffixedName(view.incident.channelName, attempt);
-      await db
-        .update(incidentChannels)
-        .set({ name, createAttempted: true })
-        .where(eq(incidentChannels.id, row.id));
-      try {
-        const channel = await port.createChannel({
-          name,
-          private: isPrivate,
-          topic: `${view.incident.ref} · ${view.incident.title}`,
-        });
-        return adopt(channel, name);
-      } catch (err) {
-        if (!isChatFailure(err, 'name_taken')) throw err;
-      }
-    }
-    throw new Error(
-      `no free channel name for ${view.incident.channelName} after ${NAME_ATTEMPTS} tries`,
-    );
-  }
-}
-
-function describeChannel(row: IncidentChannel): ProvisionOutcome['channels'][number] {
-  return {
-    platform: row.platform,
-    role: row.role,
-    channel: (row.channel as ChannelRef | null) ?? null,
-  };
 }
