@@ -24,7 +24,7 @@ export interface ChatPort {
   /** Adds people to a channel; people already in it are not an error. */
   invite(channel: ChannelRef, users: readonly UserRef[]): Promise<void>;
 
-  /** Archives (Slack) or locks and hides (Discord) a channel. */
+  /** Archives a channel: Slack archives it; Discord makes it read-only for everyone but the bot. */
   archive(channel: ChannelRef): Promise<void>;
 
   /** Posts a message, in a thread when `thread` is given, and returns its reference. */
