@@ -26,6 +26,7 @@ const INCIDENT_OPTION: OptionSpec = {
 
 /** Where the incident's channels are, as links where the platform has them. */
 function describeChannels(ctx: CommandContext, outcome: ProvisionOutcome): string {
+  if (outcome.channels.length === 0) return 'being prepared';
   return outcome.channels
     .map((c) => {
       if (!c.channel) return `${c.platform}: not created yet`;

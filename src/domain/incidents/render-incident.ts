@@ -1,6 +1,5 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { type ChatMessage, tlpLabel } from '../../chat/message.js';
-import { isoDate, localClock } from '../../commands/format.js';
 import type { Queryable } from '../../db/client.js';
 import { incidentTimeline } from '../../db/schema/incidents.js';
 import { organisations } from '../../db/schema/organisations.js';
@@ -111,7 +110,7 @@ export async function incidentReport(db: Queryable, view: IncidentView): Promise
   const lead = incident.leadId
     ? (await labelsOf(db, [incident.leadId])).get(incident.leadId)
     : undefined;
-  const utc = (d: Date) => `${isoDate(d)} ${localClock(d, 'UTC')}`;
+  const utc = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ');
   const lines = [
     `# ${incident.ref}: ${incident.title}`,
     '',
