@@ -161,6 +161,28 @@ describe('an incident on Slack', () => {
     expect(fake.callsTo('conversations.create')).toHaveLength(1);
   });
 
+  it('lets someone outside the directory ask who they are and how to be added, and nothing else', async () => {
+    const stranger = fake.addUser({ name: 'stranger' });
+    const ask = (text: string) =>
+      fake.sendCommand(events, {
+        command: text.split(' ')[0] as string,
+        text: text.split(' ').slice(1).join(' '),
+        user_id: stranger.id,
+        channel_id: ops.id,
+      });
+    await ask('/concord whoami');
+    await ask('/incident open Let me in');
+    await vi.waitFor(() => expect(fake.responses).toHaveLength(2));
+    const [whoami, open] = fake.responses.map((r) => String(r.body.text));
+    expect(whoami).toContain(`You are slack:${stranger.id}, not in Concord's directory`);
+    expect(open).toContain(
+      "you are not in Concord's directory yet: ask an admin to run /org member",
+    );
+    const [opened] = await concord.db.select({ n: count() }).from(incidents);
+    expect(opened?.n).toBe(0);
+    expect(fake.callsTo('conversations.create')).toHaveLength(0);
+  });
+
   it('tells the opener which scope the workspace admin must grant', async () => {
     fake.scopes.delete('groups:write');
     await fake.sendCommand(events, {
