@@ -1,6 +1,6 @@
 import { ChatHub } from './chat/hub.js';
 import type { ChatInbound } from './chat/port.js';
-import { type CommandRunner, createCommandRunner } from './commands/dispatch.js';
+import { type CommandRunner, createCommandRunner, replyToFailure } from './commands/dispatch.js';
 import { concordCommands } from './commands/registry.js';
 import type { CommandRegistry } from './commands/spec.js';
 import type { Database } from './db/client.js';
@@ -61,7 +61,12 @@ export function createCore(options: CoreOptions): Core {
   const inbound: ChatInbound = {
     command: (command) =>
       limit(async () => {
-        if (!(await claimDelivery(options.db, command.deliveryKey))) return null;
+        try {
+          if (!(await claimDelivery(options.db, command.deliveryKey))) return null;
+        } catch (error) {
+          // The database is out of reach: the same answer the command itself would have given.
+          return replyToFailure(error, { ...options, label: 'claim', user: command.user });
+        }
         return runCommand(command);
       }),
     async action(action) {

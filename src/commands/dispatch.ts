@@ -86,32 +86,44 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
       deps.metrics.commands.inc({ command: label, outcome: 'ok' });
       return reply;
     } catch (error) {
-      const failure = asConcordError(error);
-      if (failure) {
-        deps.metrics.commands.inc({ command: label, outcome: failure.code });
-        return {
-          visibility: 'private',
-          message: {
-            title: `⚠ ${failure.message}`,
-            ...(failure.usage ? { footer: `Usage: ${failure.usage}` } : {}),
-          },
-        };
-      }
-      const ref = randomUUID().slice(0, 8);
-      deps.metrics.commands.inc({ command: label, outcome: 'internal' });
-      deps.logger.error(
-        { err: error, correlationId: ref, command: label, user: inbound.user },
-        'command failed',
-      );
-      return {
-        visibility: 'private',
-        message: {
-          title: `Sorry, that went wrong on Concord's side (reference ${ref}); nothing was changed`,
-        },
-      };
+      return replyToFailure(error, { ...deps, label, user: inbound.user });
     } finally {
       deps.metrics.commandSeconds.observe({ command: label }, (performance.now() - started) / 1000);
     }
+  };
+}
+
+/**
+ * The one-line answer to a failed command: the reason for a ConcordError (a lost database
+ * connection counts as `unavailable`), otherwise an apology carrying a correlation id that is
+ * logged with the error.
+ */
+export function replyToFailure(
+  error: unknown,
+  context: { logger: Logger; metrics: Metrics; label: string; user: string },
+): CommandReply {
+  const failure = asConcordError(error);
+  if (failure) {
+    context.metrics.commands.inc({ command: context.label, outcome: failure.code });
+    return {
+      visibility: 'private',
+      message: {
+        title: `⚠ ${failure.message}`,
+        ...(failure.usage ? { footer: `Usage: ${failure.usage}` } : {}),
+      },
+    };
+  }
+  const ref = randomUUID().slice(0, 8);
+  context.metrics.commands.inc({ command: context.label, outcome: 'internal' });
+  context.logger.error(
+    { err: error, correlationId: ref, command: context.label, user: context.user },
+    'command failed',
+  );
+  return {
+    visibility: 'private',
+    message: {
+      title: `Sorry, that went wrong on Concord's side (reference ${ref}); nothing was changed`,
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { channelRef, userRef } from '../../src/chat/refs.js';
 import { createCommandRunner } from '../../src/commands/dispatch.js';
 import { concordCommands } from '../../src/commands/registry.js';
 import { createRegistry } from '../../src/commands/spec.js';
+import { createCore } from '../../src/core.js';
 import type { Storage } from '../../src/db/client.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -87,6 +88,26 @@ describe('when something other than the input is wrong', () => {
     await gone.close();
     const reply = await run(inbound('/org add EST name:"Estonia" kind:delegation'));
     expect(reply.message.title).toBe(
+      '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
+    );
+  });
+
+  it('a command arriving from a platform while the database is away gets the same answer', async () => {
+    const gone = await openTestStorage();
+    const core = createCore({
+      db: gone.db,
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      admins: ['slack:U1'],
+    });
+    await gone.close();
+    const reply = await core.inbound.command({
+      deliveryKey: 'slack:cmd:T1',
+      user: userRef('slack', 'U1'),
+      channel: channelRef('slack', 'C1'),
+      text: '/incident open Outage',
+    });
+    expect(reply?.message.title).toBe(
       '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
     );
   });
