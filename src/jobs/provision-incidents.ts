@@ -16,7 +16,7 @@ import {
   loadTimeline,
 } from '../domain/incidents/render-incident.js';
 import type { Logger } from '../log.js';
-import { mayDeliver } from '../tlp/rules.js';
+import { mayDeliver, needsPrivateChannel } from '../tlp/rules.js';
 import { createIncidentChannel, describeChannel, memberAccounts } from './incident-channels.js';
 
 export interface ProvisionOutcome {
@@ -33,8 +33,6 @@ export interface ProvisionerOptions {
   /** How long one process may hold an incident before another takes over (it died). */
   leaseMs?: number;
 }
-
-const PRIVATE_LEVELS = new Set(['amber', 'amber+strict', 'red']);
 
 /**
  * Brings an incident's channels to what its row says: a channel on each platform its members
@@ -176,7 +174,7 @@ export class IncidentProvisioner {
       );
       if (elsewhere) needed.add(elsewhere);
     }
-    const isPrivate = PRIVATE_LEVELS.has(incident.tlp);
+    const isPrivate = needsPrivateChannel(incident.tlp);
     const audience = { parties: view.parties.map((p) => p.code), named: view.memberIds };
     const rows = [...view.channels];
     for (const platform of needed) {

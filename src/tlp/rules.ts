@@ -43,6 +43,9 @@ const refuse = (level: TlpLevel, why: string): Verdict => ({
 
 export const tlpRank = (level: TlpLevel) => TLP_LEVELS.indexOf(level);
 
+/** Channels carrying this level must be private: TLP:AMBER and above. */
+export const needsPrivateChannel = (level: TlpLevel) => tlpRank(level) >= tlpRank('amber');
+
 /** Whether a message at `level` may go to `destination`, and if not, the one-line reason. */
 export function mayDeliver(level: TlpLevel, destination: Destination, audience: Audience): Verdict {
   if (level === 'clear') return ok;

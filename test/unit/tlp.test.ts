@@ -5,6 +5,7 @@ import {
   type Destination,
   mayChangeLevel,
   mayDeliver,
+  needsPrivateChannel,
   tlpRank,
 } from '../../src/tlp/rules.js';
 
@@ -154,5 +155,21 @@ describe('changing a level: raising is open to every party, lowering only to the
       ok: false,
       reason: 'only the originator may lower TLP:RED to TLP:AMBER',
     });
+  });
+});
+
+describe('needsPrivateChannel', () => {
+  it('agrees with mayDeliver: a level needs a private channel exactly when a public one is refused', () => {
+    for (const level of TLP_LEVELS) {
+      const publicChannel = {
+        kind: 'channel',
+        registered: true,
+        private: false,
+        orgs: ['EST'],
+        members: [1],
+      } as const;
+      const refused = !mayDeliver(level, publicChannel, { parties: ['EST'], named: [1] }).ok;
+      expect(needsPrivateChannel(level), level).toBe(refused);
+    }
   });
 });

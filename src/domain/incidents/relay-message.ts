@@ -5,12 +5,10 @@ import type { ChannelRef } from '../../chat/refs.js';
 import type { Database } from '../../db/client.js';
 import { incidents } from '../../db/schema/incidents.js';
 import { type DeliveryRow, writeDelivery } from '../../jobs/deliveries.js';
-import { mayDeliver } from '../../tlp/rules.js';
+import { mayDeliver, needsPrivateChannel } from '../../tlp/rules.js';
 import { findPersonByRef } from '../directory/speaker.js';
 import { claimDelivery } from '../inbound/claim-delivery.js';
 import { findIncidentByChannel, loadIncidentView } from './load-incident.js';
-
-const PRIVATE_LEVELS = new Set(['amber', 'amber+strict', 'red']);
 
 export interface RelayDecision {
   /** False when the delivery key was seen before: nothing was written. */
@@ -63,7 +61,7 @@ export async function relayMessage({
         {
           kind: 'channel',
           registered: true,
-          private: PRIVATE_LEVELS.has(incident.tlp),
+          private: needsPrivateChannel(incident.tlp),
           orgs: audience.parties,
           members: view.memberIds,
         },
