@@ -1,41 +1,33 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { isChatFailure } from '../chat/errors.js';
 import type { ChatPort } from '../chat/port.js';
 import { type ChannelRef, type ChatPlatform, type UserRef, userRef } from '../chat/refs.js';
 import type { Database } from '../db/client.js';
 import { incidentChannels } from '../db/schema/incidents.js';
-import { people, platformIdentities } from '../db/schema/people.js';
-import type { IncidentChannel, IncidentView } from '../domain/incidents/load-incident.js';
+import type {
+  IncidentChannel,
+  IncidentMember,
+  IncidentView,
+} from '../domain/incidents/load-incident.js';
 import { suffixedName } from '../domain/incidents/names.js';
 import { loadTimeline } from '../domain/incidents/render-incident.js';
 
 const NAME_ATTEMPTS = 20;
 
 /** Each member's account on each platform (the shell's by handle). */
-export async function memberAccounts(
-  db: Database,
-  memberIds: readonly number[],
-): Promise<Map<ChatPlatform, Map<number, UserRef>>> {
-  const byPlatform = new Map<ChatPlatform, Map<number, UserRef>>();
-  if (memberIds.length === 0) return byPlatform;
-  const rows = await db
-    .select({
-      personId: people.id,
-      handle: people.handle,
-      platform: platformIdentities.platform,
-      externalId: platformIdentities.externalId,
-    })
-    .from(people)
-    .leftJoin(platformIdentities, eq(platformIdentities.personId, people.id))
-    .where(inArray(people.id, [...memberIds]));
-  const add = (platform: ChatPlatform, personId: number, ref: UserRef) => {
-    if (!byPlatform.has(platform)) byPlatform.set(platform, new Map());
-    byPlatform.get(platform)?.set(personId, ref);
-  };
-  for (const row of rows) {
-    add('shell', row.personId, userRef('shell', row.handle));
-    if (row.platform && row.externalId)
-      add(row.platform, row.personId, userRef(row.platform, row.externalId));
+export function memberAccounts(
+  members: readonly IncidentMember[],
+): Map<ChatPlatform, Map<number, UserRef>> {
+  const byPlatform = new Map<ChatPlatform, Map<number, UserRef>>([
+    ['shell', new Map()],
+    ['slack', new Map()],
+    ['discord', new Map()],
+  ]);
+  for (const member of members) {
+    byPlatform.get('shell')?.set(member.id, userRef('shell', member.handle));
+    if (member.slack) byPlatform.get('slack')?.set(member.id, userRef('slack', member.slack));
+    if (member.discord)
+      byPlatform.get('discord')?.set(member.id, userRef('discord', member.discord));
   }
   return byPlatform;
 }

@@ -163,7 +163,7 @@ export class IncidentProvisioner {
     const { db, chat } = this.options;
     const { incident } = view;
     const primary = incident.platform as ChatPlatform;
-    const accounts = await memberAccounts(db, view.memberIds);
+    const accounts = memberAccounts(view.members);
     // Each member is reached where the incident was opened when they are there, else on the
     // other running platform where they are: that platform gets a twin channel.
     const needed = new Set<ChatPlatform>([primary]);

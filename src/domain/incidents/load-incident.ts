@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { ChannelRef } from '../../chat/refs.js';
 import type { Queryable } from '../../db/client.js';
 import {
@@ -8,16 +8,28 @@ import {
   incidents,
 } from '../../db/schema/incidents.js';
 import { organisations } from '../../db/schema/organisations.js';
+import { people } from '../../db/schema/people.js';
 import { forbidden, notFound, usageError } from '../../errors.js';
 import type { Speaker } from '../directory/speaker.js';
 
 export type Incident = typeof incidents.$inferSelect;
 export type IncidentChannel = typeof incidentChannels.$inferSelect;
 
-/** An incident with who is in it: the parties' codes and the members' directory ids. */
+/** A person in an incident, with what the card shows and where they can be reached. */
+export interface IncidentMember {
+  id: number;
+  name: string;
+  handle: string;
+  org: string | null;
+  slack: string | null;
+  discord: string | null;
+}
+
+/** An incident with who is in it: the parties' codes and the members. */
 export interface IncidentView {
   incident: Incident;
   parties: { id: number; code: string }[];
+  members: IncidentMember[];
   memberIds: number[];
   channels: IncidentChannel[];
 }
@@ -30,9 +42,23 @@ export async function loadIncidentView(db: Queryable, incident: Incident): Promi
       .innerJoin(organisations, eq(organisations.id, incidentParties.orgId))
       .where(eq(incidentParties.incidentId, incident.id))
       .orderBy(asc(organisations.code)),
+    // One row per member: their platform ids come from correlated subqueries, not a join.
     db
-      .select({ personId: incidentMembers.personId })
+      .select({
+        id: people.id,
+        name: people.name,
+        handle: people.handle,
+        org: organisations.code,
+        slack: sql<
+          string | null
+        >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'slack')`,
+        discord: sql<
+          string | null
+        >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'discord')`,
+      })
       .from(incidentMembers)
+      .innerJoin(people, eq(people.id, incidentMembers.personId))
+      .leftJoin(organisations, eq(organisations.id, people.orgId))
       .where(eq(incidentMembers.incidentId, incident.id))
       .orderBy(asc(incidentMembers.addedAt), asc(incidentMembers.personId)),
     db
@@ -41,7 +67,7 @@ export async function loadIncidentView(db: Queryable, incident: Incident): Promi
       .where(eq(incidentChannels.incidentId, incident.id))
       .orderBy(asc(incidentChannels.id)),
   ]);
-  return { incident, parties, memberIds: members.map((m) => m.personId), channels };
+  return { incident, parties, members, memberIds: members.map((m) => m.id), channels };
 }
 
 /** The incident whose channel (or twin channel) this is, if any. */

@@ -35,7 +35,7 @@ export async function relayMessage({
   claimed?: Date;
 }): Promise<RelayDecision> {
   return db.transaction(async (tx) => {
-    if (!(await claimDelivery(tx, message.deliveryKey)))
+    if (!(await claimDelivery(db, message.deliveryKey, tx)))
       return { fresh: false, rows: [], refused: [] };
     const found = await findIncidentByChannel(tx, message.channel);
     if (!found) return { fresh: true, rows: [], refused: [] };

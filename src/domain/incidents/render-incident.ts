@@ -28,11 +28,12 @@ const labelOf = (p: PersonLabel | undefined) =>
 /** The pinned summary card, the same in every channel of the incident. */
 export async function incidentCard(db: Queryable, view: IncidentView): Promise<ChatMessage> {
   const { incident } = view;
-  const labels = await labelsOf(db, [
-    incident.openerId,
-    ...(incident.leadId ? [incident.leadId] : []),
-    ...view.memberIds,
-  ]);
+  // The opener and the lead are members (a lead must be invited first); a lookup covers anyone else.
+  const labels = new Map<number, PersonLabel>(view.members.map((m) => [m.id, m]));
+  const missing = [incident.openerId, incident.leadId ?? incident.openerId].filter(
+    (id) => !labels.has(id),
+  );
+  for (const [id, label] of await labelsOf(db, missing)) labels.set(id, label);
   const fields = [
     { label: 'Severity', value: incident.severity },
     { label: 'Status', value: incident.status },
