@@ -7,6 +7,7 @@ import { mountOperationalRoutes } from '../src/http/health.js';
 import { createHttpServer, PortInUseError } from '../src/http/server.js';
 import { postNow } from '../src/jobs/deliveries.js';
 import { Jobs } from '../src/jobs/jobs.js';
+import { RESUME_EVERY_MS } from '../src/jobs/provision-incidents.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
@@ -126,7 +127,7 @@ runEntryPoint(async () => {
         ),
       );
   await resume();
-  resumeTimer = setInterval(resume, 30_000);
+  resumeTimer = setInterval(resume, RESUME_EVERY_MS);
   resumeTimer.unref();
 
   if (platforms) {

@@ -26,6 +26,15 @@ export interface ProvisionOutcome {
   channels: { platform: string; role: 'primary' | 'twin'; channel: ChannelRef | null }[];
 }
 
+/**
+ * How long a process holds an incident it is provisioning. A run takes well under a second
+ * unless the platform makes it wait (429s); a process that died mid-run holds it this long, so
+ * the incident resumes within this plus one resume interval (RESUME_EVERY_MS) after a crash.
+ */
+export const DEFAULT_LEASE_MS = 30_000;
+/** How often each process looks for incidents whose channels are behind. */
+export const RESUME_EVERY_MS = 10_000;
+
 export interface ProvisionerOptions {
   db: Database;
   chat: ChatHub;
@@ -83,7 +92,7 @@ export class IncidentProvisioner {
 
   private async run(incidentId: number): Promise<ProvisionOutcome> {
     const { db } = this.options;
-    const leaseMs = this.options.leaseMs ?? 60_000;
+    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
     const [claimed] = await db
       .update(incidents)
       .set({ provisionLease: sql`now() + ${`${leaseMs} milliseconds`}::interval` })

@@ -42,6 +42,8 @@ export interface ApiState {
   failures: Map<string, InjectedFailure[]>;
   limiter: PostLimiter;
   latencyMs: () => number;
+  /** Extra delay after a method has taken effect, before its answer leaves (a crash window). */
+  holdAfter: (method: string) => number;
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {
@@ -147,6 +149,8 @@ export async function handleApiCall(
     ...(error ? { error } : {}),
     ...(reply.retryAfter !== undefined ? { retryAfter: reply.retryAfter } : {}),
   });
+  const hold = state.holdAfter(method);
+  if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
   const scopes = [...state.ctx().scopes].join(',');
   res.writeHead(reply.status, {
     'content-type': 'application/json; charset=utf-8',

@@ -60,6 +60,11 @@ export class FakeSlack {
   readonly scopes: Set<string>;
   /** Delay before every Web API answer, in ms. */
   latencyMs = 0;
+  /**
+   * Per method, how long an answer is held back after the call took effect: the window in which a
+   * test can kill the app that made it. @example fake.holdAfter.set('conversations.create', 10_000)
+   */
+  readonly holdAfter = new Map<string, number>();
   readonly botToken: string;
   readonly signingSecret: string;
   private readonly failures = new Map<string, InjectedFailure[]>();
@@ -118,6 +123,7 @@ export class FakeSlack {
       failures: this.failures,
       limiter: this.limiter,
       latencyMs: () => this.latencyMs,
+      holdAfter: (method) => this.holdAfter.get(method) ?? 0,
     };
   }
 
