@@ -3,8 +3,9 @@ import { discordEnabled, slackEnabled } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { ensureContactsNag } from '../src/domain/contacts/nag-stale-contacts.js';
 import { itemHandlers } from '../src/domain/item-handlers.js';
+import { startFrontDoor } from '../src/http/front-door.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
-import { createHttpServer, PortInUseError } from '../src/http/server.js';
+import { PortInUseError } from '../src/http/server.js';
 import { postNow } from '../src/jobs/deliveries.js';
 import { Jobs } from '../src/jobs/jobs.js';
 import { RESUME_EVERY_MS } from '../src/jobs/provision-incidents.js';
@@ -61,7 +62,15 @@ runEntryPoint(async () => {
     handlers: itemHandlers({ directPlatform: 'shell' }),
   });
 
-  const http = createHttpServer(logger);
+  // The HTTP server runs in a thread of its own, so Slack's acknowledgements never wait on the
+  // bot's work; if that thread dies, the process stops and its supervisor restarts it.
+  const http = startFrontDoor({
+    logger,
+    onFailure: () => {
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   mountOperationalRoutes(
     http,
     [
@@ -96,7 +105,7 @@ runEntryPoint(async () => {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void stop().then(() => process.exit(0));
+      void stop().then(() => process.exit());
     });
   }
 

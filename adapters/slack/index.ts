@@ -22,8 +22,8 @@ export interface SlackAdapterOptions {
   http: HttpServer;
   inbound: ChatInbound;
   logger: Logger;
-  /** ms clock for the request timestamp window (tests). */
-  now?: () => number;
+  /** Added to the clock for the request timestamp window (tests move it). */
+  clockSkewMs?: number;
   /** Retry budget for Web API calls (tests shorten it). */
   retry?: SlackRetryPolicy;
 }
@@ -62,9 +62,9 @@ function boltLogger(logger: Logger): BoltLogger {
  * Starts the Slack adapter: checks the token (auth.test, which also gives the bot's user id),
  * mounts the signed endpoint on `http`, and returns the chat port.
  *
- * How acknowledgement works with our HttpServer: the receiver buffers and verifies each request,
- * then calls Bolt's `processEvent` with an `ack` that writes the HTTP 200. Listeners `await
- * ack()` first, Bolt acks events itself, and the core runs after the answer has left.
+ * How acknowledgement works: the Slack screen (`screen.ts`), where the HTTP socket is, verifies
+ * each request and answers it at once; what it accepts then reaches Bolt's `processEvent` on this
+ * thread, and the core runs after the answer has left.
  */
 export async function startSlack(options: SlackAdapterOptions): Promise<SlackAdapter> {
   const logger = options.logger.child({ platform: 'slack' });
@@ -86,7 +86,7 @@ export async function startSlack(options: SlackAdapterOptions): Promise<SlackAda
     signingSecret: options.signingSecret,
     http: options.http,
     logger,
-    ...(options.now ? { now: options.now } : {}),
+    ...(options.clockSkewMs ? { clockSkewMs: options.clockSkewMs } : {}),
   });
   // Passing botId and botUserId spares Bolt an auth.test of its own.
   const app = new App({

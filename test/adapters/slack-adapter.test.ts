@@ -125,7 +125,7 @@ describe('request verification', () => {
 
   it('judges the window by the clock it is given', async () => {
     await h.close();
-    h = await startHarness({}, { now: () => Date.now() + 6 * 60_000 });
+    h = await startHarness({}, { clockSkewMs: 6 * 60_000 });
     const { user, channel } = seat(h.fake);
     const input = { command: '/org', text: 'list', user_id: user.id, channel_id: channel.id };
     expect((await h.fake.sendCommand(h.url, input)).status).toBe(401);

@@ -12,6 +12,7 @@ import type {
   InboundCommand,
   InboundMessage,
 } from '../../src/chat/port.js';
+import { startFrontDoor } from '../../src/http/front-door.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import {
@@ -63,14 +64,19 @@ export interface SlackHarness {
   close(): Promise<void>;
 }
 
-/** Fake Slack, our HttpServer on port 0, and the real Bolt-based adapter between them. */
+/**
+ * Fake Slack, our HttpServer on port 0 (in this thread, or the front door's thread), and the real
+ * Bolt-based adapter between them.
+ */
 export async function startHarness(
   fakeOptions: FakeSlackOptions = {},
   adapterOptions: Partial<SlackAdapterOptions> = {},
+  { frontDoor = false }: { frontDoor?: boolean } = {},
 ): Promise<SlackHarness> {
   const logger = createLogger(process.env.SLACK_TEST_LOG ?? 'silent');
   const fake = await startFakeSlack(fakeOptions);
-  const http = createHttpServer(logger);
+  // The front door is the running process's server: the same routes, served from a thread.
+  const http = frontDoor ? startFrontDoor({ logger }) : createHttpServer(logger);
   const inbound = new RecordingInbound();
   const port = await http.listen(0, '127.0.0.1');
   const adapter = await startSlack({

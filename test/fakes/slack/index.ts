@@ -162,15 +162,23 @@ export class FakeSlack {
     input: CommandInput,
     options: DeliveryOptions = {},
   ): Promise<InteractionResult> {
-    const triggerId = input.trigger_id ?? newTriggerId();
-    const where = { channel: input.channel_id, user: input.user_id };
-    const responseUrl = this.responseUrls.issue(triggerId, where);
-    const fields = commandFields(this.state, input, responseUrl, triggerId);
-    const body = new URLSearchParams(fields).toString();
+    const { triggerId, responseUrl, body } = this.prepareCommand(input);
     const result = await this.send(url, body, 'application/x-www-form-urlencoded', options, {
       triggerId,
     });
     return { ...result, responseUrl, triggerId };
+  }
+
+  /**
+   * The form body of a slash command with its response_url issued, for a caller that signs and
+   * sends it by other means (`buildRequest`), from another process say.
+   */
+  prepareCommand(input: CommandInput): { triggerId: string; responseUrl: string; body: string } {
+    const triggerId = input.trigger_id ?? newTriggerId();
+    const where = { channel: input.channel_id, user: input.user_id };
+    const responseUrl = this.responseUrls.issue(triggerId, where);
+    const fields = commandFields(this.state, input, responseUrl, triggerId);
+    return { triggerId, responseUrl, body: new URLSearchParams(fields).toString() };
   }
 
   /** A person presses a button; the app gets a signed `payload=` form with `block_actions`. */

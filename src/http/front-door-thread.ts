@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { parentPort } from 'node:worker_threads';
+import { loadScreen, MAX_BODY_BYTES, type Screen } from './screen.js';
+import { listenOn, readLimited, screenRequest, writeAnswer } from './server.js';
+
+/**
+ * The front-door thread (see front-door.ts): owns the listening socket. Screened routes are
+ * answered here; every other route is read here and answered by the main thread.
+ */
+
+type FromMain =
+  | { type: 'route'; method: string; path: string }
+  | { type: 'screen'; id: number; path: string; spec: { module: string; options: unknown } }
+  | { type: 'listen'; id: number; port: number; host?: string }
+  | { type: 'close'; id: number }
+  | {
+      type: 'response';
+      id: number;
+      status: number;
+      headers: Record<string, string | string[]>;
+      body: Uint8Array;
+    };
+
+const port = parentPort;
+if (!port) throw new Error('front-door-thread.ts runs as a worker thread');
+const post = (message: unknown) => port.postMessage(message);
+
+const proxied = new Set<string>();
+const screens = new Map<string, Screen>();
+const waiting = new Map<number, ServerResponse>();
+let nextRequest = 0;
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((err: unknown) => {
+    post({ type: 'log', level: 'error', msg: 'front door failed', fields: { err: String(err) } });
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('internal error\n');
+  });
+});
+server.keepAliveTimeout = 65_000;
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const key = `${req.method} ${path}`;
+  const screen = screens.get(key);
+  if (screen) {
+    const verdict = await screenRequest(screen, req);
+    if (verdict.note)
+      post({
+        type: 'log',
+        level: verdict.note.level,
+        msg: verdict.note.msg,
+        fields: { path, ...verdict.note.fields },
+      });
+    const { accepted } = verdict;
+    if (accepted !== undefined)
+      res.once('finish', () => post({ type: 'accepted', path, accepted }));
+    writeAnswer(res, verdict.answer);
+    return;
+  }
+  if (!proxied.has(key)) {
+    const allowed = ['GET', 'POST'].filter(
+      (m) => proxied.has(`${m} ${path}`) || screens.has(`${m} ${path}`),
+    );
+    res.writeHead(allowed.length ? 405 : 404, {
+      'content-type': 'text/plain',
+      ...(allowed.length ? { allow: allowed.join(', ') } : {}),
+    });
+    res.end(allowed.length ? 'method not allowed\n' : 'not found\n');
+    req.resume();
+    return;
+  }
+  const body = await readLimited(req, MAX_BODY_BYTES);
+  if (!body) {
+    writeAnswer(res, {
+      status: 413,
+      body: 'request body too large\n',
+      headers: { connection: 'close' },
+    });
+    return;
+  }
+  const id = nextRequest++;
+  waiting.set(id, res);
+  res.once('close', () => waiting.delete(id));
+  post({ type: 'request', id, method: req.method, url: req.url, headers: req.headers, body });
+}
+
+port.on('message', (message: FromMain) => {
+  switch (message.type) {
+    case 'route':
+      proxied.add(`${message.method} ${message.path}`);
+      return;
+    case 'screen':
+      loadScreen(message.spec).then(
+        (screen) => {
+          screens.set(`POST ${message.path}`, screen);
+          post({ type: 'done', id: message.id });
+        },
+        (err: unknown) => post({ type: 'failed', id: message.id, error: String(err) }),
+      );
+      return;
+    case 'listen':
+      listenOn(server, message.port, message.host).then(
+        (bound) => post({ type: 'done', id: message.id, port: bound }),
+        (err: NodeJS.ErrnoException) =>
+          post({ type: 'failed', id: message.id, error: err.message, name: err.name }),
+      );
+      return;
+    case 'close':
+      server.close(() => post({ type: 'done', id: message.id }));
+      server.closeAllConnections();
+      return;
+    case 'response': {
+      const res = waiting.get(message.id);
+      waiting.delete(message.id);
+      if (!res || res.headersSent) return;
+      res.writeHead(message.status, message.headers);
+      res.end(Buffer.from(message.body));
+      return;
+    }
+  }
+});
