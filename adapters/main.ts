@@ -79,16 +79,6 @@ runEntryPoint(async () => {
     ],
     metrics,
   );
-  let port: number;
-  try {
-    port = await http.listen(config.PORT);
-  } catch (err) {
-    await Promise.allSettled([redis.close(), storage.close()]);
-    if (err instanceof PortInUseError) throw new StartupError(err.message);
-    throw err;
-  }
-  logger.info({ port, database: storage.kind, redis: redis.kind }, 'concord listening');
-
   let platforms: Platforms | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -122,6 +112,17 @@ runEntryPoint(async () => {
   } else {
     core.chat.register(new ShellChat(process.stdout));
   }
+  // Listening only now, with every route mounted: a request arriving during start-up finds the
+  // port closed (Slack retries) rather than a 404, and /healthz answering means ready.
+  let port: number;
+  try {
+    port = await http.listen(config.PORT);
+  } catch (err) {
+    await stop();
+    if (err instanceof PortInUseError) throw new StartupError(err.message);
+    throw err;
+  }
+  logger.info({ port, database: storage.kind, redis: redis.kind }, 'concord listening');
   await ensureContactsNag(storage.db, new Date());
   jobs.startWorkers();
   await jobs.start();
