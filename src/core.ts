@@ -52,7 +52,7 @@ export function createCore(options: CoreOptions): Core {
     logger: options.logger,
     metrics: options.metrics,
     bootstrapAdmins: new Set(options.admins),
-    provision: (id) => incidents.sync(id),
+    provision: (id, opened) => incidents.sync(id, opened),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.enqueue ? { enqueue: options.enqueue } : {}),
   });

@@ -3,6 +3,7 @@ import type { ChatHub } from '../chat/hub.js';
 import type { CommandReply, InboundCommand } from '../chat/port.js';
 import type { Database } from '../db/client.js';
 import { findSpeaker, type Speaker } from '../domain/directory/speaker.js';
+import type { IncidentView } from '../domain/incidents/load-incident.js';
 import { ConcordError, forbidden, unavailable } from '../errors.js';
 import type { ItemRef } from '../jobs/items.js';
 import type { ProvisionOutcome } from '../jobs/provision-incidents.js';
@@ -25,7 +26,7 @@ export interface CommandRunnerDeps {
   /** Enqueues scheduled items after commit; without it, the reconciler picks them up. */
   enqueue?: (items: readonly ItemRef[]) => Promise<void>;
   /** Brings an incident's channels up to date (the IncidentProvisioner). */
-  provision?: (incidentId: number) => Promise<ProvisionOutcome>;
+  provision?: (incidentId: number, opened?: IncidentView) => Promise<ProvisionOutcome>;
 }
 
 const NO_PROVISIONER = async (): Promise<ProvisionOutcome> => ({

@@ -106,8 +106,10 @@ export const incidentCommand: CommandSpec = {
             caller: ctx.caller,
           },
         });
+        // At once, before anything else is awaited: the open took the provisioning lease for
+        // this first pass, which starts from the view the open built instead of reloading it.
+        const outcome = await ctx.provision(opened.id, opened.view);
         await ctx.enqueue(opened.items);
-        const outcome = await ctx.provision(opened.id);
         const fields = [{ label: 'Channel', value: describeChannels(ctx, outcome) }];
         if (opened.invited.length)
           fields.push({ label: 'Invited', value: opened.invited.join(', ') });

@@ -4,6 +4,7 @@ import type { ChannelRef, UserRef } from '../chat/refs.js';
 import type { Database } from '../db/client.js';
 import type { Role } from '../db/schema/people.js';
 import type { Speaker } from '../domain/directory/speaker.js';
+import type { IncidentView } from '../domain/incidents/load-incident.js';
 import type { ItemRef } from '../jobs/items.js';
 import type { ProvisionOutcome } from '../jobs/provision-incidents.js';
 import type { Logger } from '../log.js';
@@ -72,8 +73,11 @@ export interface CommandContext {
   registry: CommandRegistry;
   /** Puts scheduled items on the queue once the command's transaction has committed. */
   enqueue(items: readonly ItemRef[]): Promise<void>;
-  /** Brings an incident's channels up to date after a change (create, invite, card, archive). */
-  provision(incidentId: number): Promise<ProvisionOutcome>;
+  /**
+   * Brings an incident's channels up to date after a change (create, invite, card, archive).
+   * `opened`: the view `/incident open` built, whose transaction took the lease for this pass.
+   */
+  provision(incidentId: number, opened?: IncidentView): Promise<ProvisionOutcome>;
 }
 
 export interface SubcommandSpec {

@@ -1,23 +1,23 @@
 import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
-import type { ChannelRef, ChatPlatform, MessageRef, UserRef } from '../chat/refs.js';
+import type { ChannelRef, ChatPlatform } from '../chat/refs.js';
 import type { Database } from '../db/client.js';
 import { incidentChannels, incidents } from '../db/schema/incidents.js';
 import {
+  type Incident,
   type IncidentChannel,
   type IncidentView,
   loadIncidentView,
 } from '../domain/incidents/load-incident.js';
-import {
-  announcement,
-  incidentCard,
-  incidentReport,
-  loadTimeline,
-} from '../domain/incidents/render-incident.js';
 import type { Logger } from '../log.js';
 import { mayDeliver, needsPrivateChannel } from '../tlp/rules.js';
-import { createIncidentChannel, describeChannel, memberAccounts } from './incident-channels.js';
+import {
+  ChannelRecorder,
+  describeChannel,
+  memberAccounts,
+  syncIncidentChannel,
+} from './incident-channels.js';
 
 export interface ProvisionOutcome {
   state: 'ready' | 'pending' | 'failed' | 'busy';
@@ -30,10 +30,15 @@ export interface ProvisionOutcome {
  * How long a process holds an incident it is provisioning. A run takes well under a second
  * unless the platform makes it wait (429s); a process that died mid-run holds it this long, so
  * the incident resumes within this plus one resume interval (RESUME_EVERY_MS) after a crash.
+ * `openIncident` takes it too, for the first pass, which the opening command runs at once.
  */
 export const DEFAULT_LEASE_MS = 30_000;
 /** How often each process looks for incidents whose channels are behind. */
 export const RESUME_EVERY_MS = 10_000;
+
+/** The value of `provision_lease` for a lease taken now, in the database's clock. */
+export const provisionLeaseFromNow = (leaseMs = DEFAULT_LEASE_MS) =>
+  sql`now() + ${`${leaseMs} milliseconds`}::interval`;
 
 export interface ProvisionerOptions {
   db: Database;
@@ -53,13 +58,26 @@ export interface ProvisionerOptions {
 export class IncidentProvisioner {
   private readonly running = new Map<number, Promise<ProvisionOutcome>>();
   private readonly again = new Map<number, Promise<ProvisionOutcome>>();
+  private readonly channels: ChannelRecorder;
+  private readonly claim: ReturnType<typeof prepareClaim>;
+  private readonly synced: ReturnType<typeof prepareSynced>;
 
-  constructor(private readonly options: ProvisionerOptions) {}
+  constructor(private readonly options: ProvisionerOptions) {
+    this.channels = new ChannelRecorder(options.db);
+    this.claim = prepareClaim(options.db, options.leaseMs);
+    this.synced = prepareSynced(options.db);
+  }
 
-  /** Syncs now; a call while a sync of the same incident runs waits for one more pass after it. */
-  sync(incidentId: number): Promise<ProvisionOutcome> {
+  /**
+   * Syncs now; a call while a sync of the same incident runs waits for one more pass after it.
+   * `opened` is the view `openIncident` returned: its transaction took the lease and recorded
+   * the primary channel's row, so the first pass starts from it without claiming or reloading.
+   */
+  sync(incidentId: number, opened?: IncidentView): Promise<ProvisionOutcome> {
     const current = this.running.get(incidentId);
     if (current) {
+      // The pass after it claims and reloads as usual: a view handed over at open is dropped,
+      // as another pass got there first (the open's lease ran out) and it may be stale.
       let next = this.again.get(incidentId);
       if (!next) {
         next = current.then(() => {
@@ -70,7 +88,7 @@ export class IncidentProvisioner {
       }
       return next;
     }
-    const run = this.run(incidentId).finally(() => this.running.delete(incidentId));
+    const run = this.run(incidentId, opened).finally(() => this.running.delete(incidentId));
     this.running.set(incidentId, run);
     return run;
   }
@@ -90,42 +108,28 @@ export class IncidentProvisioner {
     return rows.length;
   }
 
-  private async run(incidentId: number): Promise<ProvisionOutcome> {
+  private async run(incidentId: number, opened?: IncidentView): Promise<ProvisionOutcome> {
     const { db } = this.options;
-    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
-    const [claimed] = await db
-      .update(incidents)
-      .set({ provisionLease: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
-      .where(
-        and(
-          eq(incidents.id, incidentId),
-          or(isNull(incidents.provisionLease), lt(incidents.provisionLease, sql`now()`)),
-        ),
-      )
-      .returning();
-    if (!claimed) return { state: 'busy', channels: await this.channelsOf(incidentId) };
-    let incident = claimed;
+    let incident: Incident;
+    if (opened) {
+      incident = opened.incident;
+    } else {
+      const [claimed] = await this.claim.execute({ id: incidentId });
+      if (!claimed) return { state: 'busy', channels: await this.channelsOf(incidentId) };
+      incident = claimed;
+    }
     try {
+      let view = opened ?? (await loadIncidentView(db, incident));
       for (;;) {
-        const view = await loadIncidentView(db, incident);
-        const channels = await this.syncChannels(view);
+        const channels = await this.syncChannels(view, { fresh: view === opened });
         // Ready: release the lease in the same statement. Behind (a change landed meanwhile):
         // keep the lease and go round again.
-        const ready = sql`${incidents.revision} = ${incident.revision}`;
-        const [after] = await db
-          .update(incidents)
-          .set({
-            syncedRevision: incident.revision,
-            provision: sql`case when ${ready} then 'ready' else 'pending' end`,
-            provisionLease: sql`case when ${ready} then null else ${incidents.provisionLease} end`,
-            provisionError: null,
-          })
-          .where(eq(incidents.id, incidentId))
-          .returning();
+        const [after] = await this.synced.execute({ id: incidentId, revision: incident.revision });
         if (!after || after.provision === 'ready') {
           return { state: 'ready', channels: channels.map(describeChannel) };
         }
         incident = after;
+        view = await loadIncidentView(db, incident);
       }
     } catch (err) {
       const blocked = isChatFailure(err, 'missing_permission');
@@ -168,7 +172,10 @@ export class IncidentProvisioner {
     return rows.map(describeChannel);
   }
 
-  private async syncChannels(view: IncidentView): Promise<IncidentChannel[]> {
+  private async syncChannels(
+    view: IncidentView,
+    options: { fresh: boolean },
+  ): Promise<IncidentChannel[]> {
     const { db, chat } = this.options;
     const { incident } = view;
     const primary = incident.platform as ChatPlatform;
@@ -217,74 +224,50 @@ export class IncidentProvisioner {
     const refreshed = { ...view, channels: rows };
     for (const row of rows) {
       if (!chat.has(row.platform as ChatPlatform)) continue;
-      await this.syncChannel(refreshed, row, accounts.get(row.platform as ChatPlatform), isPrivate);
+      const platform = row.platform as ChatPlatform;
+      await syncIncidentChannel(this.channels, chat.get(platform), refreshed, row, {
+        accounts: accounts.get(platform),
+        isPrivate,
+        // The open's rows: recorded as just before creating, and nobody has tried yet.
+        fresh: options.fresh && view.channels.includes(row),
+      });
     }
     return rows;
   }
+}
 
-  private async syncChannel(
-    view: IncidentView,
-    row: IncidentChannel,
-    accounts: Map<number, UserRef> | undefined,
-    isPrivate: boolean,
-  ): Promise<void> {
-    const { db, chat } = this.options;
-    const { incident } = view;
-    const set = async (values: Partial<IncidentChannel>) => {
-      Object.assign(row, values);
-      await db.update(incidentChannels).set(values).where(eq(incidentChannels.id, row.id));
-    };
-    let channel = row.channel as ChannelRef | null;
-    const port = chat.get(row.platform as ChatPlatform);
-    if (!channel) channel = await createIncidentChannel(db, view, row, port, isPrivate);
-    if (row.archived) return;
+// Every pass starts and ends with one of these: built once per provisioner, not per call.
 
-    const toInvite = [...(accounts ?? new Map<number, UserRef>()).entries()].filter(
-      ([id]) => view.memberIds.includes(id) && !row.invited.includes(id),
-    );
-    if (toInvite.length > 0) {
-      await port.invite(
-        channel,
-        toInvite.map(([, ref]) => ref),
-      );
-      await set({ invited: [...row.invited, ...toInvite.map(([id]) => id)] });
-    }
+/** The lease on an incident, when it is free or its holder's ran out; the incident as it is. */
+function prepareClaim(db: Database, leaseMs?: number) {
+  return db
+    .update(incidents)
+    .set({ provisionLease: provisionLeaseFromNow(leaseMs) })
+    .where(
+      and(
+        eq(incidents.id, sql.placeholder('id')),
+        or(isNull(incidents.provisionLease), lt(incidents.provisionLease, sql`now()`)),
+      ),
+    )
+    .returning()
+    .prepare('incident_claim');
+}
 
-    let card = row.card as MessageRef | null;
-    if (!card) {
-      // Posting and pinning are recorded together: a crash between them posts the card again,
-      // the same window a crash between posting and recording it would leave.
-      card = await port.post(channel, await incidentCard(db, view));
-      await port.pin?.(card);
-      await set({ card, cardRevision: incident.revision, pinned: true });
-    } else if (row.cardRevision < incident.revision) {
-      await port.update(card, await incidentCard(db, view));
-      await set({ cardRevision: incident.revision });
-    }
-    if (!row.pinned) {
-      await port.pin?.(card);
-      await set({ pinned: true });
-    }
-
-    // Revision 1 is the incident as opened: its timeline holds only the opening, which the card shows.
-    if (incident.revision > 1) {
-      for (const line of await loadTimeline(db, incident.id, { after: row.announced })) {
-        if (line.kind !== 'opened') await port.post(channel, announcement(view, line));
-        await set({ announced: line.id });
-      }
-    }
-
-    if (incident.status === 'closed') {
-      if (!row.reported) {
-        await port.post(channel, {
-          tlp: incident.tlp,
-          title: `${incident.ref} timeline report`,
-          body: await incidentReport(db, view),
-        });
-        await set({ reported: true });
-      }
-      await port.archive(channel);
-      await set({ archived: true });
-    }
-  }
+/**
+ * Caught up to `revision`: ready with the lease released, unless a change landed meanwhile.
+ */
+function prepareSynced(db: Database) {
+  const revision = sql.placeholder('revision');
+  const ready = sql`${incidents.revision} = ${revision}`;
+  return db
+    .update(incidents)
+    .set({
+      syncedRevision: sql`${revision}`,
+      provision: sql`case when ${ready} then 'ready' else 'pending' end`,
+      provisionLease: sql`case when ${ready} then null else ${incidents.provisionLease} end`,
+      provisionError: null,
+    })
+    .where(eq(incidents.id, sql.placeholder('id')))
+    .returning()
+    .prepare('incident_synced');
 }

@@ -1,5 +1,5 @@
-import { and, count, eq } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { and, count, eq, sql } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChatFailure } from '../../src/chat/errors.js';
 import { renderPlainText } from '../../src/chat/message.js';
 import type { CommandReply } from '../../src/chat/port.js';
@@ -172,6 +172,59 @@ describe('opening an incident', () => {
       [...slack.channels.values()].filter((c) => c.name.startsWith('inc-2026-1')),
     ).toHaveLength(1);
     const { slack: row } = await channelsOf('INC-2026-1');
+    const channel = slack.channels.get(row?.channel as string);
+    expect([...(channel?.members ?? [])].sort()).toEqual([KADRI, EVE].sort());
+    expect(slack.in(channel?.ref as ChannelRef)).toHaveLength(1);
+  });
+
+  it('resumes after a crash between creating the channel and recording it with the invitations, once the lease taken at open runs out', async () => {
+    // The process that opened it is stuck (as good as dead) in the invitation: the channel
+    // exists, nothing about it is recorded beyond its name, and the open's lease is held.
+    const invite = slack.invite.bind(slack);
+    let stuck = false;
+    slack.invite = async (channel, users) => {
+      stuck = true;
+      await invite(channel, users);
+      await new Promise(() => {});
+    };
+    void say('/incident open Wiper malware orgs:DEU');
+    await vi.waitFor(() => expect(stuck).toBe(true));
+    slack.invite = invite;
+    const { slack: before } = await channelsOf('INC-2026-1');
+    expect(before).toMatchObject({ channel: null, createAttempted: true, invited: [] });
+
+    const restarted = await makeTestCore({ storage: t.storage });
+    restarted.core.chat.register(slack);
+    expect(await restarted.core.incidents.resumePending()).toBe(0);
+    await t.db
+      .update(incidents)
+      .set({ provisionLease: sql`now() - interval '1 second'` })
+      .where(eq(incidents.ref, 'INC-2026-1'));
+    expect(await restarted.core.incidents.resumePending()).toBe(1);
+
+    const { slack: row, incident } = await channelsOf('INC-2026-1');
+    expect(incident.provision).toBe('ready');
+    expect(slack.calls.filter((c) => c === 'createChannel')).toHaveLength(1);
+    expect(slack.calls).toContain('findChannel');
+    const channel = slack.channels.get(row?.channel as string);
+    expect(channel?.name).toBe('inc-2026-1-wiper-malware');
+    expect([...(channel?.members ?? [])].sort()).toEqual([KADRI, EVE].sort());
+    expect(slack.in(channel?.ref as ChannelRef)).toHaveLength(1);
+  });
+
+  it('records a new channel when inviting to it fails, so the next pass neither makes it again nor looks for it', async () => {
+    slack.failOn('invite', () => new Error('connection reset'));
+    const reply = await say('/incident open Wiper malware orgs:DEU');
+    expect(reply).toContain('still being prepared');
+    const { slack: failed } = await channelsOf('INC-2026-1');
+    expect(failed?.channel).toBe(slack.byName('inc-2026-1-wiper-malware')?.ref);
+    expect(failed?.invited).toEqual([]);
+
+    await t.core.incidents.resumePending();
+    const { slack: row, incident } = await channelsOf('INC-2026-1');
+    expect(incident.provision).toBe('ready');
+    expect(slack.calls.filter((c) => c === 'createChannel')).toHaveLength(1);
+    expect(slack.calls).not.toContain('findChannel');
     const channel = slack.channels.get(row?.channel as string);
     expect([...(channel?.members ?? [])].sort()).toEqual([KADRI, EVE].sort());
     expect(slack.in(channel?.ref as ChannelRef)).toHaveLength(1);

@@ -28,11 +28,30 @@ export interface IncidentMember {
 /** An incident with who is in it: the parties' codes and the members. */
 export interface IncidentView {
   incident: Incident;
+  /** By code. */
   parties: { id: number; code: string }[];
+  /** In the order they were added, then by id. */
   members: IncidentMember[];
   memberIds: number[];
   channels: IncidentChannel[];
 }
+
+/**
+ * The columns of an IncidentMember: select from `people` left-joined to `organisations` on
+ * `people.org_id`. The platform ids come from correlated subqueries, so one row per person.
+ */
+export const memberColumns = {
+  id: people.id,
+  name: people.name,
+  handle: people.handle,
+  org: organisations.code,
+  slack: sql<
+    string | null
+  >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'slack')`,
+  discord: sql<
+    string | null
+  >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'discord')`,
+};
 
 export async function loadIncidentView(db: Queryable, incident: Incident): Promise<IncidentView> {
   const [parties, members, channels] = await Promise.all([
@@ -42,20 +61,8 @@ export async function loadIncidentView(db: Queryable, incident: Incident): Promi
       .innerJoin(organisations, eq(organisations.id, incidentParties.orgId))
       .where(eq(incidentParties.incidentId, incident.id))
       .orderBy(asc(organisations.code)),
-    // One row per member: their platform ids come from correlated subqueries, not a join.
     db
-      .select({
-        id: people.id,
-        name: people.name,
-        handle: people.handle,
-        org: organisations.code,
-        slack: sql<
-          string | null
-        >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'slack')`,
-        discord: sql<
-          string | null
-        >`(select external_id from platform_identities where person_id = ${people.id} and platform = 'discord')`,
-      })
+      .select(memberColumns)
       .from(incidentMembers)
       .innerJoin(people, eq(people.id, incidentMembers.personId))
       .leftJoin(organisations, eq(organisations.id, people.orgId))
