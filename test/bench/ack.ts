@@ -2,11 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import postgres from 'postgres';
 import { openStorage } from '../../src/db/client.js';
 import { startFakeSlack } from '../fakes/slack/index.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
 import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
+import type { LoadJob, LoadResult } from './load-worker.js';
 import { latencyRow, machine, markdownTable, percentile, writeResult } from './report.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -54,31 +56,32 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-/** Open-loop load: one signed `/incident open` every 1000/RATE ms, whatever the answers do. */
-async function load(
-  send: (i: number) => Promise<{ status: number; ackMs: number }>,
+/**
+ * Open-loop load: one signed command every 1000/RATE ms for `seconds`, sent from a worker thread
+ * (`load-worker.ts`) so that the fake Slack serving the bot on this thread does not delay the
+ * clock. `prepare` gives the i-th command's form body, its response_url issued by the fake.
+ */
+function load(
+  url: string,
+  secret: string,
+  prepare: (i: number) => string,
   seconds = SECONDS,
-): Promise<{ acks: number[]; failures: number; sentAt: number[] }> {
-  const total = RATE * seconds;
-  const acks: number[] = [];
-  const sentAt: number[] = [];
-  let failures = 0;
-  const pending: Promise<void>[] = [];
-  const begin = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = begin + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    sentAt[i] = Date.now();
-    pending.push(
-      send(i).then((r) => {
-        if (r.status === 200) acks.push(r.ackMs);
-        else failures++;
-      }),
-    );
-  }
-  await Promise.all(pending);
-  return { acks, failures, sentAt };
+): Promise<LoadResult> {
+  const bodies = Array.from({ length: RATE * seconds }, (_, i) => prepare(i));
+  // A worker does not inherit the parent's module hooks: it registers tsx, then loads the script.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const script = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
+  const worker = new Worker(
+    `import(${tsx}).then(({ register }) => { register(); return import(${script}); })`,
+    { eval: true, workerData: { url, secret, bodies, rate: RATE } satisfies LoadJob },
+  );
+  return new Promise((resolve, reject) => {
+    worker.once('message', (result: LoadResult) => resolve(result));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
+    });
+  });
 }
 
 /**
@@ -175,16 +178,17 @@ export async function benchAck(): Promise<void> {
         await check.end();
       }
     };
-    const command = (label: string, i: number) => ({
-      command: '/incident',
-      text: `open ${label} ${i} severity:high orgs:ACME`,
-      user_id: delegates[i % delegates.length]?.id as string,
-      channel_id: ops.id,
-    });
+    const command = (label: string) => (i: number) =>
+      fake.prepareCommand({
+        command: '/incident',
+        text: `open ${label} ${i} severity:high orgs:ACME`,
+        user_id: delegates[i % delegates.length]?.id as string,
+        channel_id: ops.id,
+      }).body;
     // Warm-up (JIT, connection pools, prepared statements), not measured. A command the fake
     // gave up on (no ack in 3 s) is one Slack would have shown the user as failed: it is counted,
     // and no card is waited for.
-    const warm = await load((i) => fake.sendCommand(events, command('Warm', i)), WARMUP_SECONDS);
+    const warm = await load(events, fake.signingSecret, command('Warm'), WARMUP_SECONDS);
     warmupFailures = warm.failures;
     await waitFor(
       async () => fake.callsTo('pins.add').length >= warm.acks.length,
@@ -192,7 +196,7 @@ export async function benchAck(): Promise<void> {
       120_000,
       explainStuck,
     );
-    const concordRun = await load((i) => fake.sendCommand(events, command('Load', i)));
+    const concordRun = await load(events, fake.signingSecret, command('Load'));
     concordAcks = concordRun.acks;
     concordFailures = concordRun.failures;
     const total = warm.acks.length + concordRun.acks.length;
@@ -223,21 +227,14 @@ export async function benchAck(): Promise<void> {
     const url = `http://127.0.0.1:${barePort}/slack/events`;
     await waitFor(async () => (await fetch(url, { method: 'POST' })).status > 0, 'bare Bolt');
     const bareCommand = (i: number) =>
-      fake.sendCommand(url, {
+      fake.prepareCommand({
         command: '/incident',
         text: `open Load ${i}`,
         user_id: delegates[0]?.id as string,
         channel_id: ops.id,
-      });
-    await load(bareCommand, WARMUP_SECONDS);
-    const bareRun = await load((i) =>
-      fake.sendCommand(url, {
-        command: '/incident',
-        text: `open Load ${i}`,
-        user_id: delegates[0]?.id as string,
-        channel_id: ops.id,
-      }),
-    );
+      }).body;
+    await load(url, fake.signingSecret, bareCommand, WARMUP_SECONDS);
+    const bareRun = await load(url, fake.signingSecret, bareCommand);
     bareAcks = bareRun.acks;
     bareFailures = bareRun.failures;
   } finally {
