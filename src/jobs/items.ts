@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client.js';
 import { scheduledItems } from '../db/schema/scheduled.js';
+import { reusableStatement } from '../db/statement.js';
 
 export type ScheduledItem = typeof scheduledItems.$inferSelect;
 
@@ -23,20 +24,21 @@ export interface ScheduleInput {
  * reschedule bumps the generation, so a job already queued for the old time does nothing. Enqueue
  * the returned ref after the transaction commits; the reconciler catches it if that never happens.
  */
-export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise<ItemRef> {
-  const [row] = await tx
+// `id` is a bigserial: Postgres sends it as text.
+const upsertItem = reusableStatement<{ id: string; generation: number }>((on) =>
+  on
     .insert(scheduledItems)
     .values({
-      kind: input.kind,
-      subject: input.subject,
-      dueAt: input.dueAt,
-      data: input.data ?? {},
+      kind: sql.placeholder('kind'),
+      subject: sql.placeholder('subject'),
+      dueAt: sql.placeholder('dueAt'),
+      data: sql.placeholder('data'),
     })
     .onConflictDoUpdate({
       target: [scheduledItems.kind, scheduledItems.subject],
       set: {
-        dueAt: input.dueAt,
-        data: input.data ?? {},
+        dueAt: sql`excluded.due_at`,
+        data: sql`excluded.data`,
         status: 'pending',
         generation: sql`${scheduledItems.generation} + 1`,
         attempts: 0,
@@ -45,13 +47,18 @@ export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise
         updatedAt: sql`now()`,
       },
     })
-    .returning({
-      id: scheduledItems.id,
-      generation: scheduledItems.generation,
-      dueAt: scheduledItems.dueAt,
-    });
+    .returning({ id: scheduledItems.id, generation: scheduledItems.generation }),
+);
+
+export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise<ItemRef> {
+  const [row] = await upsertItem(tx, {
+    kind: input.kind,
+    subject: input.subject,
+    dueAt: input.dueAt,
+    data: input.data ?? {},
+  });
   if (!row) throw new Error('scheduling returned no row');
-  return row;
+  return { id: Number(row.id), generation: row.generation, dueAt: input.dueAt };
 }
 
 /** Cancels pending items of a kind whose subject is `subject` or starts with `subject/`. */

@@ -42,7 +42,7 @@ export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestC
   };
   const core = createCore({
     db: storage.db,
-    logger: createLogger('silent'),
+    logger: createLogger(process.env.TEST_LOG ?? 'silent'),
     metrics,
     admins: options.admins ?? [ADMIN],
     clock: () => (real ? new Date() : state.now),

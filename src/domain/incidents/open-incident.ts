@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { type TlpLevel, tlpLabel } from '../../chat/message.js';
 import { type ChatPlatform, platformOf, type UserRef } from '../../chat/refs.js';
@@ -13,6 +13,7 @@ import {
 } from '../../db/schema/incidents.js';
 import { organisations } from '../../db/schema/organisations.js';
 import { people, platformIdentities } from '../../db/schema/people.js';
+import { columnPlaceholders, reusableStatement } from '../../db/statement.js';
 import { forbidden, tlpViolation, usageError } from '../../errors.js';
 import { type ItemRef, scheduleItem } from '../../jobs/items.js';
 import { provisionLeaseFromNow } from '../../jobs/provision-incidents.js';
@@ -58,6 +59,48 @@ export interface OpenedIncident {
 export const INCIDENT_CAPABILITY = 'incident-response';
 
 const namedOrg = alias(organisations, 'named_org');
+
+// The statements every open sends, built once (see reusableStatement).
+const insertIncident = reusableStatement<{ id: number; lease: number }>((on) =>
+  on
+    .insert(incidents)
+    .values({
+      ...(columnPlaceholders(incidents, [
+        'id',
+        'provisionLease',
+        // Null in a new incident, as the columns' defaults are.
+        'summary',
+        'provisionError',
+        'closedAt',
+      ]) as unknown as Omit<typeof incidents.$inferInsert, 'provisionLease'>),
+      provisionLease: provisionLeaseFromNow(),
+    })
+    .returning({
+      id: incidents.id,
+      lease: sql<number>`(extract(epoch from ${incidents.provisionLease}) * 1000)::float8`,
+    }),
+);
+const insertOpened = reusableStatement((on) =>
+  on.insert(incidentTimeline).values({
+    incidentId: sql.placeholder('incidentId'),
+    at: sql.placeholder('at'),
+    actorId: sql.placeholder('actorId'),
+    kind: 'opened',
+    text: sql.placeholder('text'),
+  }),
+);
+const insertPrimaryChannel = reusableStatement<{ id: number }>((on) =>
+  on
+    .insert(incidentChannels)
+    .values(
+      columnPlaceholders(incidentChannels, [
+        'id',
+        'channel',
+        'card',
+      ]) as unknown as typeof incidentChannels.$inferInsert,
+    )
+    .returning({ id: incidentChannels.id }),
+);
 
 /**
  * Records a new incident: the row, its parties, its members (the opener and each named
@@ -171,12 +214,13 @@ export async function openIncident({
       createdAt: ctx.now,
       closedAt: null,
     } satisfies Omit<Incident, 'id' | 'provisionLease'>;
-    const [inserted] = await tx
-      .insert(incidents)
-      .values({ ...written, provisionLease: provisionLeaseFromNow() })
-      .returning({ id: incidents.id, provisionLease: incidents.provisionLease });
+    const [inserted] = await insertIncident(tx, written);
     if (!inserted) throw new Error('insert into incidents returned nothing');
-    const incident: Incident = { ...written, ...inserted };
+    const incident: Incident = {
+      ...written,
+      id: inserted.id,
+      provisionLease: new Date(inserted.lease),
+    };
     // The primary channel's row as the provisioner records it just before creating the channel
     // (name and attempt), so a crash after the platform made it is resumed by adopting it by name.
     const primaryChannel = {
@@ -205,11 +249,10 @@ export async function openIncident({
       tx
         .insert(incidentMembers)
         .values([...members.keys()].map((personId) => ({ incidentId: incident.id, personId }))),
-      tx.insert(incidentTimeline).values({
+      insertOpened(tx, {
         incidentId: incident.id,
         at: ctx.now,
         actorId: opener.id,
-        kind: 'opened',
         text: `"${title}" at severity ${input.severity}, ${tlpLabel(input.tlp)}`,
       }),
       recordAudit(tx, {
@@ -232,7 +275,7 @@ export async function openIncident({
             dueAt: new Date(ctx.now.getTime() + interval),
             data: { incidentId: incident.id },
           }),
-      tx.insert(incidentChannels).values(primaryChannel).returning({ id: incidentChannels.id }),
+      insertPrimaryChannel(tx, primaryChannel),
     ]);
     if (!channel) throw new Error('insert into incident_channels returned nothing');
     const items: ItemRef[] = reminder ? [reminder] : [];
