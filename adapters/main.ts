@@ -3,7 +3,7 @@ import { discordEnabled, slackEnabled } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { ensureContactsNag } from '../src/domain/contacts/nag-stale-contacts.js';
 import { itemHandlers } from '../src/domain/item-handlers.js';
-import { startFrontDoor } from '../src/http/front-door.js';
+import { startFrontDoor, yieldToFrontDoor } from '../src/http/front-door.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
 import { PortInUseError } from '../src/http/server.js';
 import { postNow } from '../src/jobs/deliveries.js';
@@ -71,6 +71,7 @@ runEntryPoint(async () => {
       process.kill(process.pid, 'SIGTERM');
     },
   });
+  yieldToFrontDoor(logger);
   mountOperationalRoutes(
     http,
     [

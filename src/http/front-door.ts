@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { getPriority, setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -144,6 +145,22 @@ export function startFrontDoor({ logger, onFailure }: FrontDoorOptions): HttpSer
     },
   };
 }
+
+/**
+ * Lowers the calling thread's scheduling priority (nice `nice`, Linux: per thread), so that when
+ * the machine's cores are all busy the front door's thread, started before and left at the
+ * process's priority, runs first: acknowledgements come before the work they acknowledge. Threads
+ * this one starts afterwards inherit the lower priority. Where that is refused, nothing changes.
+ */
+export function yieldToFrontDoor(logger: Logger, nice = WORK_NICE): void {
+  try {
+    setPriority(Math.min(19, getPriority() + nice));
+  } catch (err) {
+    logger.debug({ err }, 'thread priority unchanged');
+  }
+}
+/** How much lower the main thread's priority is than the front door's. */
+export const WORK_NICE = 2;
 
 /** The thread's script; under tsx (`.ts`), the thread registers tsx before loading it. */
 function spawnThread(): Worker {
