@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parentPort } from 'node:worker_threads';
 import { loadScreen, MAX_BODY_BYTES, type Screen } from './screen.js';
-import { listenOn, readLimited, screenRequest, writeAnswer } from './server.js';
+import { listenOn, notRouted, readLimited, screenRequest, writeAnswer } from './server.js';
 
 /**
  * The front-door thread (see front-door.ts): owns the listening socket. Screened routes are
@@ -59,15 +59,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   if (!proxied.has(key)) {
-    const allowed = ['GET', 'POST'].filter(
-      (m) => proxied.has(`${m} ${path}`) || screens.has(`${m} ${path}`),
-    );
-    res.writeHead(allowed.length ? 405 : 404, {
-      'content-type': 'text/plain',
-      ...(allowed.length ? { allow: allowed.join(', ') } : {}),
-    });
-    res.end(allowed.length ? 'method not allowed\n' : 'not found\n');
-    req.resume();
+    notRouted(req, res, (m) => proxied.has(`${m} ${path}`) || screens.has(`${m} ${path}`));
     return;
   }
   const body = await readLimited(req, MAX_BODY_BYTES);

@@ -74,13 +74,7 @@ export function dispatchTo(routes: Map<string, RouteHandler>, logger: Logger): R
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = routes.get(`${req.method} ${path}`);
     if (!handler) {
-      const allowed = ['GET', 'POST'].filter((m) => routes.has(`${m} ${path}`));
-      res.writeHead(allowed.length ? 405 : 404, {
-        'content-type': 'text/plain',
-        ...(allowed.length ? { allow: allowed.join(', ') } : {}),
-      });
-      res.end(allowed.length ? 'method not allowed\n' : 'not found\n');
-      req.resume();
+      notRouted(req, res, (method) => routes.has(`${method} ${path}`));
       return;
     }
     (async () => handler(req, res))().catch((err: unknown) => {
@@ -89,6 +83,21 @@ export function dispatchTo(routes: Map<string, RouteHandler>, logger: Logger): R
       res.end('internal error\n');
     });
   };
+}
+
+/** 405 naming the methods `path` has (`hasMethod`), or 404 when it has none. */
+export function notRouted(
+  req: IncomingMessage,
+  res: ServerResponse,
+  hasMethod: (method: string) => boolean,
+): void {
+  const allowed = ['GET', 'POST'].filter(hasMethod);
+  res.writeHead(allowed.length ? 405 : 404, {
+    'content-type': 'text/plain',
+    ...(allowed.length ? { allow: allowed.join(', ') } : {}),
+  });
+  res.end(allowed.length ? 'method not allowed\n' : 'not found\n');
+  req.resume();
 }
 
 export function listenOn(server: Server, port: number, host = '0.0.0.0'): Promise<number> {
