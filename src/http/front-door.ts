@@ -76,7 +76,12 @@ export function startFrontDoor({ logger, onFailure }: FrontDoorOptions): HttpSer
       headers: request.headers,
     }) as unknown as IncomingMessage;
     const response = res as unknown as ServerResponse;
-    (async () => handler?.(req, response))().catch((err: unknown) => {
+    if (!handler) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    (async () => handler(req, response))().catch((err: unknown) => {
       logger.error({ err, path }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
@@ -99,9 +104,12 @@ export function startFrontDoor({ logger, onFailure }: FrontDoorOptions): HttpSer
           );
         calls.delete(message.id);
         return;
-      case 'accepted':
-        acceptors.get(message.path)?.(message.accepted);
+      case 'accepted': {
+        const accept = acceptors.get(message.path);
+        if (accept) accept(message.accepted);
+        else logger.error({ path: message.path }, 'accepted request with no receiver: dropped');
         return;
+      }
       case 'request':
         serve(message);
         return;
@@ -110,19 +118,18 @@ export function startFrontDoor({ logger, onFailure }: FrontDoorOptions): HttpSer
         return;
     }
   });
-  worker.on('error', (err) => {
+  // An error is followed by an exit: the process hears of the failure once.
+  let failed = false;
+  const fail = (err: Error) => {
+    for (const pending of calls.values()) pending.reject(err);
+    calls.clear();
+    if (failed || closing) return;
+    failed = true;
     logger.error({ err }, 'front door thread failed');
-    for (const pending of calls.values()) pending.reject(err);
-    calls.clear();
     onFailure?.(err);
-  });
-  worker.on('exit', (code) => {
-    if (closing) return;
-    const err = new Error(`front door thread exited with ${code}`);
-    for (const pending of calls.values()) pending.reject(err);
-    calls.clear();
-    onFailure?.(err);
-  });
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`front door thread exited with ${code}`)));
 
   return {
     route(method, path, handler) {
