@@ -76,8 +76,8 @@ export interface InboundOptions {
 
 /**
  * Bolt listeners that turn Slack's commands, button presses and messages into calls on the
- * core. Each acknowledges before anything else (events are acknowledged by Bolt itself), so the
- * receiver's HTTP 200 leaves before any database or platform work starts.
+ * core. Slack's HTTP 200 has already left by the time they run (the Slack screen sends it);
+ * each still calls Bolt's `ack` first, as Bolt expects of a listener, which does nothing more.
  */
 export function registerInbound(app: App, { inbound, logger, botUserId }: InboundOptions): void {
   app.command(/.*/, async ({ command, ack, respond }) => {
