@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type HttpServer, sendJson } from '../../src/http/server.js';
+import type { ServerResponse } from 'node:http';
+import { MAX_BODY_BYTES } from '../../src/http/screen.js';
+import { type HttpServer, readLimited, sendJson } from '../../src/http/server.js';
 import type { Logger } from '../../src/log.js';
 import { InteractionRunner } from './interactions.js';
 
@@ -14,7 +15,6 @@ import { InteractionRunner } from './interactions.js';
 
 /** The path Discord's Developer Portal is given as the Interactions Endpoint URL. */
 export const INTERACTIONS_PATH = '/discord/interactions';
-const MAX_BODY = 1024 * 1024;
 const WINDOW_S = 5 * 60;
 // DER header of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -38,31 +38,6 @@ export interface InteractionsEndpointOptions {
   isOpen: () => boolean;
 }
 
-type BodyResult = { ok: true; body: Buffer } | { ok: false };
-
-/** Reads at most MAX_BODY bytes; beyond that the rest is discarded unread. */
-function readBody(req: IncomingMessage): Promise<BodyResult> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY) {
-    req.resume();
-    return Promise.resolve({ ok: false });
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) tooBig = true;
-      if (!tooBig) chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(tooBig ? { ok: false } : { ok: true, body: Buffer.concat(chunks) }),
-    );
-    req.on('error', reject);
-  });
-}
-
 /** Mounts POST /discord/interactions on the shared HTTP server. */
 export function mountInteractionsEndpoint(options: InteractionsEndpointOptions): void {
   const key = publicKeyFromHex(options.publicKey);
@@ -76,8 +51,8 @@ export function mountInteractionsEndpoint(options: InteractionsEndpointOptions):
 
   options.http.route('POST', INTERACTIONS_PATH, async (req, res) => {
     if (!options.isOpen()) return sendJson(res, 503, { error: 'shutting down' });
-    const read = await readBody(req);
-    if (!read.ok) {
+    const body = await readLimited(req, MAX_BODY_BYTES);
+    if (!body) {
       res.setHeader('connection', 'close');
       return sendJson(res, 413, { error: 'body larger than 1 MiB' });
     }
@@ -88,7 +63,7 @@ export function mountInteractionsEndpoint(options: InteractionsEndpointOptions):
     const nowS = options.now() / 1000;
     if (Math.abs(nowS - Number(timestamp)) > WINDOW_S)
       return unauthorized(res, 'timestamp outside the five-minute window');
-    const signed = Buffer.concat([Buffer.from(timestamp, 'utf8'), read.body]);
+    const signed = Buffer.concat([Buffer.from(timestamp, 'utf8'), body]);
     if (!verify(null, signed, key, Buffer.from(signature, 'hex')))
       return unauthorized(res, 'bad signature');
     const pair = `${timestamp}:${signature}`;
@@ -98,7 +73,7 @@ export function mountInteractionsEndpoint(options: InteractionsEndpointOptions):
 
     let payload: unknown;
     try {
-      payload = JSON.parse(read.body.toString('utf8'));
+      payload = JSON.parse(body.toString('utf8'));
     } catch {
       return sendJson(res, 400, { error: 'body is not JSON' });
     }

@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parentPort } from 'node:worker_threads';
 import { loadScreen, MAX_BODY_BYTES, type Screen } from './screen.js';
-import { listenOn, notRouted, readLimited, screenRequest, writeAnswer } from './server.js';
+import {
+  listenOn,
+  notRouted,
+  readLimited,
+  screenRequest,
+  TOO_LARGE,
+  writeAnswer,
+} from './server.js';
 
 /**
  * The front-door thread (see front-door.ts): owns the listening socket. Screened routes are
@@ -64,11 +71,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   const body = await readLimited(req, MAX_BODY_BYTES);
   if (!body) {
-    writeAnswer(res, {
-      status: 413,
-      body: 'request body too large\n',
-      headers: { connection: 'close' },
-    });
+    writeAnswer(res, TOO_LARGE);
     return;
   }
   const id = nextRequest++;

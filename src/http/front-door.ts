@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { getPriority, setPriority } from 'node:os';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
+import { startWorkerThread } from '../worker-thread.js';
 import { siblingModule } from './screen.js';
 import { type HttpServer, PortInUseError, type RouteHandler } from './server.js';
 
@@ -169,16 +170,9 @@ export function yieldToFrontDoor(logger: Logger, nice = WORK_NICE): void {
 /** How much lower the main thread's priority is than the front door's. */
 export const WORK_NICE = 2;
 
-/** The thread's script; under tsx (`.ts`), the thread registers tsx before loading it. */
+/** The front door's thread, on its script next to this one. */
 function spawnThread(): Worker {
-  const script = siblingModule(import.meta.url, 'front-door-thread');
-  if (!script.endsWith('.ts')) return new Worker(new URL(script));
-  // A worker does not inherit the parent's module hooks.
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return new Worker(
-    `import(${tsx}).then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`,
-    { eval: true },
-  );
+  return startWorkerThread(siblingModule(import.meta.url, 'front-door-thread'));
 }
 
 /** The part of ServerResponse the route handlers use, answered through the front door. */

@@ -69,7 +69,7 @@ export function createHttpServer(logger: Logger): HttpServer {
 }
 
 /** Routes each request by method and path; 404 or 405 for anything else. */
-export function dispatchTo(routes: Map<string, RouteHandler>, logger: Logger): RequestListener {
+function dispatchTo(routes: Map<string, RouteHandler>, logger: Logger): RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = routes.get(`${req.method} ${path}`);
@@ -113,18 +113,25 @@ export function listenOn(server: Server, port: number, host = '0.0.0.0'): Promis
   });
 }
 
+/** The answer to a body over MAX_BODY_BYTES; the connection is closed, the rest unread. */
+export const TOO_LARGE: ScreenAnswer = {
+  status: 413,
+  body: 'request body too large\n',
+  headers: { connection: 'close' },
+};
+
 /** Reads the body and runs the screen on it; a body over MAX_BODY_BYTES gets 413 unread. */
 export async function screenRequest(screen: Screen, req: IncomingMessage): Promise<ScreenVerdict> {
   const body = await readLimited(req, MAX_BODY_BYTES);
   if (!body) {
     return {
-      answer: { status: 413, body: 'request body too large\n', headers: { connection: 'close' } },
+      answer: TOO_LARGE,
     };
   }
   return screen({ headers: req.headers, body });
 }
 
-export function logNote(logger: Logger, path: string, note: NonNullable<ScreenVerdict['note']>) {
+function logNote(logger: Logger, path: string, note: NonNullable<ScreenVerdict['note']>) {
   logger[note.level]({ path, ...note.fields }, note.msg);
 }
 

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import postgres from 'postgres';
 import { openStorage } from '../../src/db/client.js';
+import { startWorkerThread } from '../../src/worker-thread.js';
 import { startFakeSlack } from '../fakes/slack/index.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
 import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
@@ -68,13 +68,9 @@ function load(
   seconds = SECONDS,
 ): Promise<LoadResult> {
   const bodies = Array.from({ length: RATE * seconds }, (_, i) => prepare(i));
-  // A worker does not inherit the parent's module hooks: it registers tsx, then loads the script.
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const script = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
-  const worker = new Worker(
-    `import(${tsx}).then(({ register }) => { register(); return import(${script}); })`,
-    { eval: true, workerData: { url, secret, bodies, rate: RATE } satisfies LoadJob },
-  );
+  const worker = startWorkerThread(new URL('./load-worker.ts', import.meta.url).href, {
+    workerData: { url, secret, bodies, rate: RATE } satisfies LoadJob,
+  });
   return new Promise((resolve, reject) => {
     worker.once('message', (result: LoadResult) => resolve(result));
     worker.once('error', reject);
