@@ -122,7 +122,8 @@ export interface InteractionOption {
 }
 
 const OPTION_KEY = /^[a-z][a-z0-9-]*:/;
-const NEEDS_QUOTES = /[\s"“”„\\]|^$/;
+// Also a value starting with `//`: the tokenizer reads `key://…` as a URL, not as an option.
+const NEEDS_QUOTES = /[\s"“”„\\]|^$|^\/\//;
 
 /** A value as our tokenizer reads it back: quoted (with `\` escapes) when it would not survive bare. */
 export function quoteValue(text: string): string {

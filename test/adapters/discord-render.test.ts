@@ -73,7 +73,8 @@ describe('command lines', () => {
         expect(whole?.text).toBe(value);
         expect(whole?.key).toBeUndefined();
       }),
-      { numRuns: 500 },
+      // `//`: fast-check found it once in CI; a bare `key://` reads as a URL.
+      { numRuns: 500, examples: [['//'], ['//x y']] },
     );
   });
 
