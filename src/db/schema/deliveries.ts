@@ -13,7 +13,7 @@ import type { ChatMessage } from '../../chat/message.js';
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export type DeliveryMode = 'channel' | 'direct' | 'update';
+export type DeliveryMode = 'channel' | 'direct' | 'update' | 'edit' | 'reply';
 
 /**
  * The outbox: every message Concord posts on its own initiative (reminders, nags, and later
@@ -36,6 +36,11 @@ export const deliveries = pgTable(
     sourceChannel: text('source_channel'),
     /** Post in the thread of this message's counterpart in `target` (a relayed thread reply). */
     threadOf: text('thread_of'),
+    /**
+     * For `edit` and `reply`: the key of the delivery whose posted message this edits, or posts
+     * under in its thread (a card's status, a relayed answer in the requester's thread).
+     */
+    anchor: text('anchor'),
     message: jsonb('message').$type<ChatMessage>().notNull(),
     status: text('status').$type<DeliveryStatus>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -50,8 +55,15 @@ export const deliveries = pgTable(
       .on(t.status, t.createdAt)
       .where(sql`${t.status} in ('pending', 'sending')`),
     check('deliveries_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'failed')`),
-    check('deliveries_mode_check', sql`${t.mode} in ('channel', 'direct', 'update')`),
+    check(
+      'deliveries_mode_check',
+      sql`${t.mode} in ('channel', 'direct', 'update', 'edit', 'reply')`,
+    ),
     index('deliveries_source_idx').on(t.source, t.target).where(sql`${t.source} is not null`),
     index('deliveries_message_ref_idx').on(t.messageRef).where(sql`${t.source} is not null`),
+    // Replies in a card's thread find the card by the message they hang off.
+    index('deliveries_posted_ref_idx')
+      .on(t.messageRef)
+      .where(sql`${t.anchor} is null and ${t.source} is null`),
   ],
 );

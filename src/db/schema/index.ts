@@ -1,3 +1,4 @@
+export * from './assistance.js';
 export * from './audit.js';
 export * from './contacts.js';
 export * from './counters.js';

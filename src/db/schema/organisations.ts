@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgTable, primaryKey, serial, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  check,
+  integer,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 export const ORGANISATION_KINDS = ['delegation', 'industry', 'organiser'] as const;
 export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
@@ -28,6 +37,8 @@ export const orgInboxes = pgTable(
       .references(() => organisations.id, { onDelete: 'cascade' }),
     platform: text('platform').notNull(),
     channel: text('channel').notNull(),
+    /** Whether only invited members can read it, as the platform said when it was set (null: unknown). */
+    private: boolean('private'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.platform] })],
