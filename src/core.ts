@@ -1,11 +1,17 @@
 import { ChatHub } from './chat/hub.js';
-import type { ChatInbound } from './chat/port.js';
+import type { ChatInbound, CommandReply, InboundAction } from './chat/port.js';
 import { type CommandRunner, createCommandRunner, replyToFailure } from './commands/dispatch.js';
 import { concordCommands } from './commands/registry.js';
 import type { CommandRegistry } from './commands/spec.js';
 import type { Database } from './db/client.js';
+import { closeRequest } from './domain/assist/close-request.js';
+import { relayRequestReply } from './domain/assist/relay-reply.js';
+import { findSpeaker } from './domain/directory/speaker.js';
 import { claimDelivery } from './domain/inbound/claim-delivery.js';
 import { relayMessage } from './domain/incidents/relay-message.js';
+import { type Answer, answerRouting } from './domain/routing/answer-routing.js';
+import { ACCEPT, ACKNOWLEDGE, CLOSE, DECLINE } from './domain/routing/cards.js';
+import { usageError } from './errors.js';
 import type { DeliveryRow } from './jobs/deliveries.js';
 import type { ItemRef } from './jobs/items.js';
 import { IncidentProvisioner } from './jobs/provision-incidents.js';
@@ -27,6 +33,8 @@ export interface CoreOptions {
    * Without it, rows are left pending for the delivery queue's reconciler.
    */
   deliver?: (rows: readonly DeliveryRow[]) => Promise<void>;
+  /** Queues committed outbox rows (a fan-out's cards) on the delivery queue. */
+  dispatch?: (deliveryIds: readonly number[]) => Promise<void>;
   /** Commands worked on at once; the rest wait, already acknowledged (default 32). */
   concurrency?: number;
 }
@@ -43,6 +51,7 @@ export interface Core {
 
 export function createCore(options: CoreOptions): Core {
   const chat = new ChatHub();
+  const admins = new Set(options.admins);
   const registry = concordCommands();
   const incidents = new IncidentProvisioner({ db: options.db, chat, logger: options.logger });
   const runCommand = createCommandRunner({
@@ -51,10 +60,11 @@ export function createCore(options: CoreOptions): Core {
     chat,
     logger: options.logger,
     metrics: options.metrics,
-    bootstrapAdmins: new Set(options.admins),
+    bootstrapAdmins: admins,
     provision: (id, opened) => incidents.sync(id, opened),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.enqueue ? { enqueue: options.enqueue } : {}),
+    ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
   const clock = options.clock ?? (() => new Date());
   const limit = createLimiter(options.concurrency ?? 32);
@@ -69,16 +79,26 @@ export function createCore(options: CoreOptions): Core {
         }
         return runCommand(command);
       }),
-    async action(action) {
-      if (!(await claimDelivery(options.db, action.deliveryKey))) return null;
-      // Incident cards carry no buttons; request and alert cards (assistance, early warnings)
-      // bring theirs with them.
-      return {
-        visibility: 'private',
-        message: { title: `That button (${action.action}) is no longer active` },
-      };
-    },
+    action: (action) =>
+      limit(async () => {
+        const label = `button ${action.action}`;
+        try {
+          if (!(await claimDelivery(options.db, action.deliveryKey))) return null;
+          return await pressButton({ ...options, admins }, action, clock());
+        } catch (error) {
+          return replyToFailure(error, { ...options, label, user: action.user });
+        }
+      }),
     async message(message) {
+      const reply = await relayRequestReply({
+        db: options.db,
+        message,
+        ...(options.deliver ? { claimed: clock() } : {}),
+      });
+      if (reply) {
+        if (reply.rows.length > 0 && options.deliver) await options.deliver(reply.rows);
+        return;
+      }
       const decision = await relayMessage({
         db: options.db,
         message,
@@ -92,3 +112,56 @@ export function createCore(options: CoreOptions): Core {
   };
   return { chat, registry, runCommand, inbound, incidents };
 }
+
+/**
+ * The buttons on request and alert cards: Accept, Decline, Acknowledge, and Close on the
+ * requester's own card. Whatever the button changes is queued for delivery once committed.
+ */
+async function pressButton(
+  options: CoreOptions & { admins: ReadonlySet<string> },
+  action: InboundAction,
+  now: Date,
+): Promise<CommandReply> {
+  const speaker = await findSpeaker(options.db, action.user, options.admins);
+  const ctx = { db: options.db, speaker, now };
+  const answer = BUTTON_ANSWERS[action.action];
+  let outcome: { reply: string; deliveries: number[] };
+  if (answer) {
+    const routingId = Number(action.value);
+    if (!Number.isSafeInteger(routingId) || routingId <= 0) {
+      throw usageError('that button carries no request or warning');
+    }
+    outcome = await answerRouting({
+      ctx,
+      input: { routingId, answer, pressedOn: action.message },
+    });
+  } else if (action.action === CLOSE) {
+    const closed = await closeRequest({ ctx, input: { ref: action.value, outcome: 'resolved' } });
+    outcome = {
+      reply: `✓ ${closed.ref} closed; every card shows it`,
+      deliveries: closed.deliveries,
+    };
+  } else {
+    return {
+      visibility: 'private',
+      message: { title: `That button (${action.action}) is no longer active` },
+    };
+  }
+  if (outcome.deliveries.length > 0 && options.dispatch) {
+    await options
+      .dispatch(outcome.deliveries)
+      .catch((err: unknown) =>
+        options.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'dispatch after a button failed; the reconciler sends them',
+        ),
+      );
+  }
+  return { visibility: 'private', message: { title: outcome.reply } };
+}
+
+const BUTTON_ANSWERS: Record<string, Answer | undefined> = {
+  [ACCEPT]: 'accept',
+  [DECLINE]: 'decline',
+  [ACKNOWLEDGE]: 'acknowledge',
+};

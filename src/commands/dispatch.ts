@@ -25,6 +25,8 @@ export interface CommandRunnerDeps {
   clock?: () => Date;
   /** Enqueues scheduled items after commit; without it, the reconciler picks them up. */
   enqueue?: (items: readonly ItemRef[]) => Promise<void>;
+  /** Queues committed deliveries; without it, the delivery reconciler picks them up. */
+  dispatch?: (deliveryIds: readonly number[]) => Promise<void>;
   /** Brings an incident's channels up to date (the IncidentProvisioner). */
   provision?: (incidentId: number, opened?: IncidentView) => Promise<ProvisionOutcome>;
 }
@@ -56,6 +58,17 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
         ),
       );
   };
+  const dispatchAfterCommit = async (ids: readonly number[]) => {
+    if (!deps.dispatch || ids.length === 0) return;
+    await deps
+      .dispatch(ids)
+      .catch((err: unknown) =>
+        deps.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'dispatch after commit failed; the reconciler sends them',
+        ),
+      );
+  };
   return async (inbound) => {
     const started = performance.now();
     let label = 'unknown';
@@ -76,6 +89,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
           chat: deps.chat,
           registry: deps.registry,
           enqueue: enqueueAfterCommit,
+          dispatch: dispatchAfterCommit,
           provision: deps.provision ?? NO_PROVISIONER,
         };
         reply = await parsed.sub.handler(ctx, parsed.input);

@@ -109,15 +109,34 @@ export const orgCommand: CommandSpec = {
       options: [{ name: 'org', type: 'org', required: true, description: 'the organisation' }],
       permission: { kind: 'org-member', option: 'org' },
       handler: async (ctx, input) => {
+        // TLP:AMBER and above go only to private inboxes: ask the platform now, and again each
+        // time the command is run. Unknown (the platform could not say) counts as not private.
+        const port = ctx.chat.has(platformOf(ctx.channel)) ? ctx.chat.for(ctx.channel) : null;
+        let isPrivate: boolean | null = null;
+        if (port?.isPrivate) {
+          isPrivate = await port.isPrivate(ctx.channel).catch((err: unknown) => {
+            ctx.logger.warn(
+              { err: err instanceof Error ? err.message : String(err), channel: ctx.channel },
+              'could not tell whether an inbox is private',
+            );
+            return null;
+          });
+        }
         const result = await setInbox({
           ctx,
-          input: { org: input.requireString('org'), channel: ctx.channel },
+          input: { org: input.requireString('org'), channel: ctx.channel, private: isPrivate },
         });
         const title =
           result.previous === ctx.channel
             ? `This channel is already ${result.org}'s ${platformOf(ctx.channel)} inbox`
             : `This channel is now ${result.org}'s ${platformOf(ctx.channel)} inbox`;
-        return { visibility: 'channel', message: { title } };
+        const body =
+          isPrivate === true
+            ? 'It is private: requests up to TLP:AMBER+STRICT land here.'
+            : isPrivate === false
+              ? 'It is not private: only TLP:CLEAR and TLP:GREEN requests land here; higher levels go to the contacts directly.'
+              : 'Concord could not tell whether it is private, so it treats it as not private: TLP:AMBER and above go to the contacts directly.';
+        return { visibility: 'channel', message: { title, body } };
       },
     },
     {

@@ -1,3 +1,5 @@
+import { alertCommand } from './alert.js';
+import { assistCommand } from './assist.js';
 import { concordCommand } from './concord.js';
 import { forumCommand } from './forum.js';
 import { incidentCommand } from './incident.js';
@@ -7,5 +9,13 @@ import { type CommandRegistry, createRegistry } from './spec.js';
 
 /** Every command Concord has. Parser, help, usage lines and platform registration read this. */
 export function concordCommands(): CommandRegistry {
-  return createRegistry([concordCommand, orgCommand, pocCommand, incidentCommand, forumCommand]);
+  return createRegistry([
+    concordCommand,
+    orgCommand,
+    pocCommand,
+    incidentCommand,
+    assistCommand,
+    alertCommand,
+    forumCommand,
+  ]);
 }

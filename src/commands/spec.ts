@@ -74,6 +74,11 @@ export interface CommandContext {
   /** Puts scheduled items on the queue once the command's transaction has committed. */
   enqueue(items: readonly ItemRef[]): Promise<void>;
   /**
+   * Puts outbox rows the command's transaction wrote (a fan-out's cards) on the delivery queue
+   * once it has committed; without a queue, the reconciler finds them.
+   */
+  dispatch(deliveryIds: readonly number[]): Promise<void>;
+  /**
    * Brings an incident's channels up to date after a change (create, invite, card, archive).
    * `opened`: the view `/incident open` built, whose transaction took the lease for this pass.
    */

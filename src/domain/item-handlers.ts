@@ -6,6 +6,8 @@ import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
 import { forumReminder, forumStart } from './forum/session-handlers.js';
 import { incidentReviewReminder, incidentStatusReminder } from './incidents/reminders.js';
 import { REVIEW_REMINDER, STATUS_REMINDER } from './incidents/severity.js';
+import { escalateRouting } from './routing/escalate.js';
+import { escalationKind } from './routing/route.js';
 
 /**
  * What each kind of scheduled item does when it falls due. `directPlatform` is where direct
@@ -21,5 +23,7 @@ export function itemHandlers(
     [FORUM_ACTION]: forumActionReminder,
     [STATUS_REMINDER]: incidentStatusReminder,
     [REVIEW_REMINDER]: incidentReviewReminder,
+    [escalationKind('request')]: escalateRouting,
+    [escalationKind('alert')]: escalateRouting,
   };
 }

@@ -37,6 +37,7 @@ export async function startConcord(env: Record<string, string>): Promise<Concord
     metrics: createMetrics(),
     admins: config.CONCORD_ADMINS,
     enqueue: async (items) => jobs?.scheduler.enqueue(items),
+    dispatch: async (ids) => jobs?.deliveries.enqueue(ids),
     deliver: async (rows) => {
       if (jobs)
         await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);

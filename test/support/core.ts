@@ -89,6 +89,11 @@ export async function tableCounts(db: Database): Promise<Record<string, number>>
     incidentTimeline: schema.incidentTimeline,
     incidentChannels: schema.incidentChannels,
     deliveries: schema.deliveries,
+    assistRequests: schema.assistRequests,
+    alerts: schema.alerts,
+    routings: schema.routings,
+    routingCards: schema.routingCards,
+    scheduledItems: schema.scheduledItems,
   };
   const out: Record<string, number> = {};
   for (const [name, table] of Object.entries(tables)) {

@@ -11,7 +11,7 @@ export async function setInbox({
   input,
 }: {
   ctx: DomainContext;
-  input: { org: string; channel: ChannelRef };
+  input: { org: string; channel: ChannelRef; private?: boolean | null };
 }): Promise<{ org: string; previous: string | null }> {
   const platform = platformOf(input.channel);
   return ctx.db.transaction(async (tx) => {
@@ -19,19 +19,32 @@ export async function setInbox({
     const existing = await tx.query.orgInboxes.findFirst({
       where: (t, { and, eq }) => and(eq(t.orgId, org.id), eq(t.platform, platform)),
     });
-    if (existing?.channel === input.channel) return { org: org.code, previous: existing.channel };
+    const isPrivate = input.private ?? null;
+    if (existing?.channel === input.channel && existing.private === isPrivate)
+      return { org: org.code, previous: existing.channel };
     await tx
       .insert(orgInboxes)
-      .values({ orgId: org.id, platform, channel: input.channel, updatedAt: ctx.now })
+      .values({
+        orgId: org.id,
+        platform,
+        channel: input.channel,
+        private: isPrivate,
+        updatedAt: ctx.now,
+      })
       .onConflictDoUpdate({
         target: [orgInboxes.orgId, orgInboxes.platform],
-        set: { channel: input.channel, updatedAt: ctx.now },
+        set: { channel: input.channel, private: isPrivate, updatedAt: ctx.now },
       });
     await recordAudit(tx, {
       actor: actorOf(ctx),
       action: 'org.inbox',
       subject: `org:${org.code}`,
-      detail: { platform, channel: input.channel, previous: existing?.channel ?? null },
+      detail: {
+        platform,
+        channel: input.channel,
+        private: isPrivate,
+        previous: existing?.channel ?? null,
+      },
     });
     return { org: org.code, previous: existing?.channel ?? null };
   });

@@ -1,0 +1,230 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { ChatMessage, TlpLevel } from '../../chat/message.js';
+import type { ChannelRef, ChatPlatform, UserRef } from '../../chat/refs.js';
+import type { Transaction } from '../../db/client.js';
+import { routingCards, routings } from '../../db/schema/assistance.js';
+import { deliveries } from '../../db/schema/deliveries.js';
+import { writeDelivery } from '../../jobs/deliveries.js';
+import { type ItemRef, scheduleItem } from '../../jobs/items.js';
+import type { Audience } from '../../tlp/rules.js';
+import type { OrganisationSummary } from '../directory/speaker.js';
+import { contactsById, inboxOf } from './contacts.js';
+import { chooseDestination } from './destination.js';
+import { contactLadder } from './ladder.js';
+import type { RoutingView } from './subject.js';
+
+/** What is being routed: a request for assistance or an early warning. */
+export interface RouteSubject {
+  kind: 'request' | 'alert';
+  id: number;
+  ref: string;
+  tlp: TlpLevel;
+  capability: string;
+  /** Time to answer before the next contact is asked. */
+  deadlineMs: number;
+}
+
+/** What happened for each addressed organisation. */
+export interface RouteResult {
+  /** `ACME (inbox)`, `DEU (Anna Berg, direct message)`. */
+  routed: string[];
+  /** Organisations holding no contact for the capability. */
+  withoutContact: string[];
+  /** Organisations the TLP rules (or a missing account) kept out, with the reason. */
+  refused: string[];
+  /** Things the sender should know, e.g. an inbox that is not private. */
+  notes: string[];
+  /** Delivery ids to queue once the transaction commits. */
+  deliveries: number[];
+  /** Escalations to queue once the transaction commits. */
+  items: ItemRef[];
+  /** Directory ids of the people the cards were addressed to (TLP:RED names them). */
+  named: number[];
+}
+
+/** The scheduled-item kind that escalates a subject's routing. */
+export const escalationKind = (kind: RouteSubject['kind']) =>
+  kind === 'request' ? 'assist.escalate' : 'alert.escalate';
+/** One escalation item per routing: `AR-2026-7/ACME`. */
+export const escalationSubject = (ref: string, orgCode: string) => `${ref}/${orgCode}`;
+
+export const inboxCardKey = (ref: string, orgCode: string) => `${ref}/${orgCode}/inbox`;
+export const directCardKey = (ref: string, orgCode: string, personId: number) =>
+  `${ref}/${orgCode}/direct/${personId}`;
+
+/**
+ * Routes a subject to each organisation, inside the caller's transaction: the primary contact
+ * for the capability, through the organisation's inbox where the TLP level allows, otherwise
+ * by direct message. Writes the routing, its card as a pending delivery, and the escalation.
+ */
+export async function routeToOrganisations(
+  tx: Transaction,
+  input: {
+    subject: RouteSubject;
+    orgs: readonly OrganisationSummary[];
+    /** Parties besides the addressed organisations (the sender's), and the sender's id. */
+    senderOrgCode: string | null;
+    senderId: number;
+    order: readonly ChatPlatform[];
+    now: Date;
+    render: (routing: RoutingView) => ChatMessage;
+  },
+): Promise<RouteResult> {
+  const { subject, now } = input;
+  const result: RouteResult = {
+    routed: [],
+    withoutContact: [],
+    refused: [],
+    notes: [],
+    deliveries: [],
+    items: [],
+    named: [],
+  };
+  const ladders = new Map<number, number[]>();
+  for (const org of input.orgs) {
+    const ladder = await contactLadder(tx, org.id, subject.capability);
+    if (ladder.holders === 0) result.withoutContact.push(org.code);
+    else ladders.set(org.id, ladder.people);
+  }
+  const parties = [
+    ...new Set([
+      ...(input.senderOrgCode ? [input.senderOrgCode] : []),
+      ...input.orgs.filter((o) => ladders.has(o.id)).map((o) => o.code),
+    ]),
+  ];
+  for (const org of input.orgs) {
+    const ladder = ladders.get(org.id);
+    if (!ladder) continue;
+    const primaryId = ladder[0] as number;
+    const primary = (await contactsById(tx, [primaryId], org.code, input.order)).get(primaryId);
+    if (!primary) continue;
+    const audience: Audience = { parties, named: [input.senderId, primaryId] };
+    const inbox = await inboxOf(tx, org.id, input.order);
+    const destination = chooseDestination(subject.tlp, inbox, primary, audience);
+    if (destination.kind === 'refused') {
+      result.refused.push(destination.reason);
+      continue;
+    }
+    const [routing] = await tx
+      .insert(routings)
+      .values({
+        ...(subject.kind === 'request' ? { requestId: subject.id } : { alertId: subject.id }),
+        orgId: org.id,
+        asked: [primaryId],
+      })
+      .returning();
+    if (!routing) throw new Error('routing insert returned nothing');
+    const view: RoutingView = {
+      ...routing,
+      orgCode: org.code,
+      orgName: org.name,
+      answeredByName: null,
+    };
+    const card =
+      destination.kind === 'inbox'
+        ? {
+            key: inboxCardKey(subject.ref, org.code),
+            mode: 'channel' as const,
+            target: destination.channel as ChannelRef | UserRef,
+            personId: null,
+          }
+        : {
+            key: directCardKey(subject.ref, org.code, primaryId),
+            mode: 'direct' as const,
+            target: destination.user as ChannelRef | UserRef,
+            personId: primaryId,
+          };
+    await tx.insert(routingCards).values({
+      routingId: routing.id,
+      deliveryKey: card.key,
+      target: card.target,
+      personId: card.personId,
+    });
+    const id = await writeDelivery(tx, {
+      key: card.key,
+      mode: card.mode,
+      target: card.target,
+      message: input.render(view),
+    });
+    if (id !== null) result.deliveries.push(id);
+    result.items.push(
+      await scheduleItem(tx, {
+        kind: escalationKind(subject.kind),
+        subject: escalationSubject(subject.ref, org.code),
+        dueAt: new Date(now.getTime() + subject.deadlineMs),
+        data: { routingId: routing.id, deadlineMs: subject.deadlineMs },
+      }),
+    );
+    result.named.push(primaryId);
+    result.routed.push(
+      destination.kind === 'inbox'
+        ? `${org.code} (inbox)`
+        : `${org.code} (${primary.name}, direct message)`,
+    );
+    if (destination.kind === 'direct' && destination.note) result.notes.push(destination.note);
+  }
+  return result;
+}
+
+/**
+ * Edits every card of these routings to `render`'s current view, as `edit` deliveries written in
+ * the caller's transaction (which must hold the subject's lock, so edits of a card are numbered
+ * in order). Returns the delivery ids to queue after commit.
+ */
+export async function editCards(
+  tx: Transaction,
+  views: readonly RoutingView[],
+  render: (routing: RoutingView) => ChatMessage,
+): Promise<number[]> {
+  if (views.length === 0) return [];
+  const cards = await tx
+    .select()
+    .from(routingCards)
+    .where(
+      inArray(
+        routingCards.routingId,
+        views.map((v) => v.id),
+      ),
+    );
+  return editMessages(
+    tx,
+    cards.map((card) => {
+      const view = views.find((v) => v.id === card.routingId) as RoutingView;
+      return { anchor: card.deliveryKey, target: card.target, message: render(view) };
+    }),
+  );
+}
+
+/** Edit deliveries for posted (or still pending) messages, numbered per message. */
+export async function editMessages(
+  tx: Transaction,
+  edits: readonly { anchor: string; target: string; message: ChatMessage }[],
+): Promise<number[]> {
+  if (edits.length === 0) return [];
+  const counts = await tx
+    .select({ anchor: deliveries.anchor, n: sql<number>`count(*)::int` })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.mode, 'edit'),
+        inArray(
+          deliveries.anchor,
+          edits.map((e) => e.anchor),
+        ),
+      ),
+    )
+    .groupBy(deliveries.anchor);
+  const ids: number[] = [];
+  for (const edit of edits) {
+    const n = (counts.find((c) => c.anchor === edit.anchor)?.n ?? 0) + 1;
+    const id = await writeDelivery(tx, {
+      key: `${edit.anchor}/edit/${n}`,
+      mode: 'edit',
+      target: edit.target as ChannelRef,
+      anchor: edit.anchor,
+      message: edit.message,
+    });
+    if (id !== null) ids.push(id);
+  }
+  return ids;
+}
