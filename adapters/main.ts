@@ -48,9 +48,13 @@ runEntryPoint(async () => {
       ? config.CONCORD_ADMINS
       : [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
     enqueue: async (items) => jobs?.scheduler.enqueue(items),
+    dispatch: async (ids) => jobs?.deliveries.enqueue(ids),
     deliver: async (rows) => {
       if (jobs)
-        await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);
+        await postNow(
+          { db: storage.db, chat: core.chat, queue: jobs.deliveries, logger, pacer: jobs.pacer },
+          rows,
+        );
     },
   });
   jobs = new Jobs({

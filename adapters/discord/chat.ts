@@ -1,7 +1,7 @@
 import { Routes } from 'discord.js';
 import { ChatFailure } from '../../src/chat/errors.js';
 import type { ChatMessage } from '../../src/chat/message.js';
-import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelSpec, ChatPort, PaceRate } from '../../src/chat/port.js';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/chat/refs.js';
 import {
   BOT_ALLOW,
@@ -23,17 +23,31 @@ import type { RestClient } from './rest.js';
 const NEEDS = {
   channels: 'the Manage Channels and Manage Roles permissions',
   overwrites: 'the Manage Roles permission on the channel',
+  view: 'the View Channel permission',
   post: 'the View Channel, Send Messages and Embed Links permissions',
   threads: 'the Create Public Threads and Send Messages in Threads permissions',
   pin: 'the Pin Messages permission',
   direct: 'a server in common with the person, who must accept direct messages',
 } as const;
 const TOPIC = 1024;
+
+/**
+ * The one limit the delivery queue paces Discord sends under: 50 requests a second per bot,
+ * globally. Discord (and the fake) count them in fixed one-second windows, so an even pace of one
+ * every 21 ms (about 48 a second) leaves room for network jitter bunching a few into one window.
+ * Per-channel buckets (5 messages per 5 s) need no pacing here: discord.js queues each route by
+ * the X-RateLimit headers, so a busy channel waits alone.
+ */
+const GLOBAL_RATE: PaceRate = { key: 'discord:global', intervalMs: 21, burst: 1 };
+/** Channel types only invited members can read: DMs, group DMs, private threads. */
+const PRIVATE_TYPES = new Set([1, 3, 12]);
+const PUBLIC_THREAD_TYPES = new Set([10, 11]);
 const ARCHIVED = '[Archived: read-only]';
 
 interface RawChannel {
   id: string;
   type: number;
+  parent_id?: string | null;
   name?: string;
   topic?: string | null;
   permission_overwrites?: RawOverwrite[];
@@ -208,6 +222,31 @@ export class DiscordChat implements ChatPort {
     } catch {
       return 'Replies';
     }
+  }
+
+  channelOf(message: MessageRef): ChannelRef {
+    return discordChannel(messageIdsOf(message).channelId);
+  }
+
+  rates(): PaceRate[] {
+    return [GLOBAL_RATE];
+  }
+
+  /**
+   * Private when @everyone (the role whose id is the guild's) is denied View Channel, as
+   * `createChannel` makes a private channel; DMs and private threads are private by nature, and
+   * a public thread is as private as its channel.
+   */
+  async isPrivate(channel: ChannelRef): Promise<boolean> {
+    const channelId = channelIdOf(channel);
+    const raw = await this.call<RawChannel>(NEEDS.view, () =>
+      this.rest.get(Routes.channel(channelId)),
+    );
+    if (PRIVATE_TYPES.has(raw.type)) return true;
+    if (PUBLIC_THREAD_TYPES.has(raw.type) && raw.parent_id)
+      return this.isPrivate(discordChannel(raw.parent_id));
+    const everyone = raw.permission_overwrites?.find((o) => o.id === this.guildId);
+    return everyone !== undefined && (BigInt(everyone.deny) & PERMISSIONS.viewChannel) !== 0n;
   }
 
   async update(message: MessageRef, content: ChatMessage): Promise<void> {

@@ -86,6 +86,15 @@ export class ShellChat implements ChatPort {
     return id;
   }
 
+  channelOf(message: MessageRef): ChannelRef {
+    return channelOfMessage(message);
+  }
+
+  /** As the simulated channel was created; direct messages (`@kadri`) are private. */
+  async isPrivate(ref: ChannelRef): Promise<boolean> {
+    return channelName(ref).startsWith('@') || (this.channels.get(ref)?.private ?? false);
+  }
+
   async update(message: MessageRef, content: ChatMessage): Promise<void> {
     const channel = channelOfMessage(message);
     this.print(

@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import { ChatFailure, isChatFailure } from '../../src/chat/errors.js';
 import type { ChatMessage } from '../../src/chat/message.js';
-import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelSpec, ChatPort, PaceRate } from '../../src/chat/port.js';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/chat/refs.js';
 import type { Logger } from '../../src/log.js';
 import { callSlack, DEFAULT_RETRY_POLICY, type SlackRetryPolicy } from './calls.js';
@@ -10,6 +10,22 @@ import { renderForSlack } from './render.js';
 
 // conversations.invite takes at most 1000 users per call.
 const INVITE_BATCH = 1000;
+
+/**
+ * Slack's posting limits, as the delivery queue paces under them. chat.postMessage: "about one
+ * message per second per channel", short bursts allowed, and about 300 a minute per workspace;
+ * the fake enforces these as token buckets of 3 per channel (refilled at 1/s) and 300 per
+ * workspace (refilled at 5/s). The pacer's GCRA has the same steady rates (1000 ms, 200 ms) but
+ * a burst one short of each bucket: a bucket starts counting when the first post *arrives*, and
+ * a later post that travels a few ms faster than that first one would find its token not quite
+ * refilled (measured: two 429s in ten posts to one channel with burst 3). The spare token
+ * absorbs up to one interval of jitter at no cost to the steady rate. A direct message counts
+ * against its conversation; the user id stands for it, as the DM channel id is only known after
+ * conversations.open. chat.update is Tier 3 (about 50 a minute): one every 1.2 s, 20 at once.
+ */
+const CHANNEL_RATE = { intervalMs: 1000, burst: 2 };
+const WORKSPACE_RATE: PaceRate = { key: 'slack:workspace', intervalMs: 200, burst: 299 };
+const UPDATE_RATE: PaceRate = { key: 'slack:update', intervalMs: 1200, burst: 20 };
 
 const isSlackError = (error: unknown, code: string) =>
   isChatFailure(error) && error.detail === code;
@@ -109,6 +125,26 @@ export class SlackChat implements ChatPort {
     );
     if (!result.ts) throw new ChatFailure('rejected', 'chat.postMessage answered without a ts');
     return slackMessage(result.channel ?? channel, result.ts);
+  }
+
+  channelOf(message: MessageRef): ChannelRef {
+    return slackChannel(parseSlackMessage(message).channel);
+  }
+
+  rates(target: ChannelRef | UserRef, kind: 'post' | 'update'): PaceRate[] {
+    if (kind === 'update') return [UPDATE_RATE];
+    return [{ key: `slack:channel:${slackId(target)}`, ...CHANNEL_RATE }, WORKSPACE_RATE];
+  }
+
+  /** Direct messages (`D…`) are private without asking (and asking would need `im:read`). */
+  async isPrivate(channel: ChannelRef): Promise<boolean> {
+    const id = slackId(channel);
+    if (id.startsWith('D')) return true;
+    const result = await this.call(`conversations.info ${id}`, () =>
+      this.client.conversations.info({ channel: id }),
+    );
+    const info = result.channel;
+    return Boolean(info?.is_private || info?.is_im || info?.is_mpim);
   }
 
   async update(message: MessageRef, content: ChatMessage): Promise<void> {

@@ -11,42 +11,107 @@ export interface ChannelSpec {
 }
 
 /**
+ * One platform limit a send counts against: at most `burst` sends at once under `key`, then one
+ * every `intervalMs`. Keys start with the platform's name, and sends that share a key share the
+ * limit, in every process on the same Redis.
+ * @example { key: 'slack:channel:C0123', intervalMs: 1000, burst: 2 } // 2 at once, then 1/s
+ */
+export interface PaceRate {
+  /** @example 'slack:workspace', 'discord:global' */
+  key: string;
+  /** The steady pace: one send per this many ms. */
+  intervalMs: number;
+  /** How many sends may go at once after a quiet spell (1: none ahead of the pace). */
+  burst: number;
+}
+
+/**
  * Everything the core asks of a chat platform. One adapter per platform implements it; the core
  * picks the adapter by the platform prefix of the reference it holds.
  */
 export interface ChatPort {
-  /** The platform this adapter serves; every reference it hands out starts with `<platform>:`. */
+  /**
+   * The platform this adapter serves; every reference it hands out starts with `<platform>:`.
+   * @example 'slack'
+   */
   readonly platform: ChatPlatform;
 
   /** Creates a channel and returns its reference. @example createChannel({ name: 'inc-2026-1-x', private: false }) */
   createChannel(spec: ChannelSpec): Promise<ChannelRef>;
 
-  /** Adds people to a channel; people already in it are not an error. */
+  /**
+   * Adds people to a channel; people already in it are not an error.
+   * @example invite('slack:C0123', ['slack:U0456', 'slack:U0789'])
+   */
   invite(channel: ChannelRef, users: readonly UserRef[]): Promise<void>;
 
-  /** Archives a channel: Slack archives it; Discord makes it read-only for everyone but the bot. */
+  /**
+   * Archives a channel: Slack archives it; Discord makes it read-only for everyone but the bot.
+   * @example archive('discord:1234')
+   */
   archive(channel: ChannelRef): Promise<void>;
 
-  /** Posts a message, in a thread when `thread` is given, and returns its reference. */
+  /**
+   * Posts a message, in a thread when `thread` is given, and returns its reference.
+   * @example post('slack:C0123', { tlp: 'amber', title: 'Status' }, { thread: 'slack:C0123/1700000000.000100' })
+   */
   post(
     channel: ChannelRef,
     message: ChatMessage,
     options?: { thread?: MessageRef },
   ): Promise<MessageRef>;
 
-  /** Replaces a message the bot posted earlier, e.g. a card whose buttons were used. */
+  /**
+   * The channel holding a message this adapter handed out, a direct-message channel included.
+   * Pure decoding of the reference: no call to the platform.
+   * @example channelOf('slack:C0123/1700000000.000100') // 'slack:C0123'
+   */
+  channelOf(message: MessageRef): ChannelRef;
+
+  /**
+   * The limits a post (`post`, `sendDirect`) or an edit (`update`) to `target` counts against,
+   * for the delivery queue to pace sends under before it makes them. Optional: without it sends
+   * are not paced. Keys start with the platform name.
+   * @example rates('slack:C0123', 'post') // [{ key: 'slack:channel:C0123', intervalMs: 1000, burst: 2 }, …]
+   */
+  rates?(target: ChannelRef | UserRef, kind: 'post' | 'update'): PaceRate[];
+
+  /**
+   * Whether only invited members can read the channel (a private channel or a direct message),
+   * e.g. before `/org inbox` accepts it for TLP:AMBER and above. Optional: the core treats a
+   * platform without it as unable to tell.
+   * @example await isPrivate('discord:1234') // true when @everyone cannot view it
+   */
+  isPrivate?(channel: ChannelRef): Promise<boolean>;
+
+  /**
+   * Replaces a message the bot posted earlier, e.g. a card whose buttons were used.
+   * @example update('slack:C0123/1700000000.000100', { tlp: 'amber', title: 'Closed' })
+   */
   update(message: MessageRef, content: ChatMessage): Promise<void>;
 
-  /** Shows a message to one person in a channel, visible to nobody else. */
+  /**
+   * Shows a message to one person in a channel, visible to nobody else.
+   * @example postEphemeral('slack:C0123', 'slack:U0456', { body: 'Only you see this' })
+   */
   postEphemeral(channel: ChannelRef, user: UserRef, message: ChatMessage): Promise<void>;
 
-  /** Sends a direct message and returns its reference (its thread can carry replies). */
+  /**
+   * Sends a direct message and returns its reference (its thread can carry replies).
+   * @example sendDirect('discord:5678', { tlp: 'red', title: 'Your code' }) // 'discord:91/92'
+   */
   sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef>;
 
-  /** Pins a message in its channel. Optional: platforms without pins leave it out. */
+  /**
+   * Pins a message in its channel. Optional: platforms without pins leave it out.
+   * @example pin('slack:C0123/1700000000.000100')
+   */
   pin?(message: MessageRef): Promise<void>;
 
-  /** A link a person can follow to the channel, when the platform has one. */
+  /**
+   * A link a person can follow to the channel, when the platform has one.
+   * @example channelLink('discord:1234') // 'https://discord.com/channels/<guild>/1234'
+   */
   channelLink?(channel: ChannelRef): string;
 
   /**

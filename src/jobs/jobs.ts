@@ -1,9 +1,10 @@
 import type { Worker } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ChatHub } from '../chat/hub.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { createDeliveryWorker, DeliveryQueue } from './deliveries.js';
+import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
 import { createScheduledWorker, type ItemHandler, type ScheduledWorkerOptions } from './worker.js';
 
@@ -23,6 +24,10 @@ export interface JobsOptions {
   >;
 }
 
+// A pacer that cannot reach Redis must fail fast, so the send goes unpaced instead of waiting
+// on a reconnecting client (its default retries a command 20 times).
+const PACER_COMMAND_TIMEOUT_MS = 2_000;
+
 /**
  * Scheduling and delivery together: the scheduler and outbox queues, their workers, and one
  * reconciler that, at start and every minute, re-adds whatever Postgres says is due and missing.
@@ -30,12 +35,24 @@ export interface JobsOptions {
 export class Jobs {
   readonly scheduler: Scheduler;
   readonly deliveries: DeliveryQueue;
+  /** Paces every send under the platform limits, shared with every process on this Redis. */
+  readonly pacer: Pacer;
+  private readonly pacerRedis: Redis;
   private readonly workers: Worker[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: JobsOptions) {
     this.scheduler = new Scheduler(options);
     this.deliveries = new DeliveryQueue(options);
+    this.pacerRedis = new Redis({
+      ...options.connection,
+      maxRetriesPerRequest: 1,
+      commandTimeout: PACER_COMMAND_TIMEOUT_MS,
+    });
+    this.pacerRedis.on('error', (err) =>
+      options.logger.warn({ err: err.message }, 'pacer connection error'),
+    );
+    this.pacer = new Pacer(this.pacerRedis, options.prefix);
   }
 
   /** Starts the workers of this process. Several processes may run them on the same queues. */
@@ -47,8 +64,9 @@ export class Jobs {
         ...worker,
         scheduler: this.scheduler,
         deliveries: this.deliveries,
+        pacer: this.pacer,
       }),
-      createDeliveryWorker({ ...common }),
+      createDeliveryWorker({ ...common, pacer: this.pacer }),
     );
   }
 
@@ -77,5 +95,6 @@ export class Jobs {
     clearInterval(this.timer);
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([this.scheduler.close(), this.deliveries.close()]);
+    this.pacerRedis.disconnect();
   }
 }

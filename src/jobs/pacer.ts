@@ -1,14 +1,8 @@
 import type { Redis } from 'ioredis';
+import type { PaceRate } from '../chat/port.js';
 
-/**
- * One platform limit: at most `burst` sends at once under `key`, then one every `intervalMs`
- * (Slack's "about one message per second per channel": `{ intervalMs: 1000, burst: 1 }`).
- */
-export interface Rate {
-  key: string;
-  intervalMs: number;
-  burst: number;
-}
+/** One platform limit; the chat port's `PaceRate` (see `src/chat/port.ts`). */
+export type Rate = PaceRate;
 
 /**
  * GCRA (the generic cell rate algorithm) over several limits at once, atomically in Redis: each
@@ -54,7 +48,7 @@ export class Pacer {
   }
 
   /** The wait in ms before a send allowed by every one of `rates` (0: now). */
-  async reserve(rates: readonly Rate[]): Promise<number> {
+  async reserve(rates: readonly PaceRate[]): Promise<number> {
     if (rates.length === 0) return 0;
     for (const rate of rates) {
       if (!(rate.intervalMs > 0) || !Number.isInteger(rate.burst) || rate.burst < 1) {

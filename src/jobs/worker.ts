@@ -15,6 +15,7 @@ import {
   writeDelivery,
 } from './deliveries.js';
 import { type ItemRef, type ScheduledItem, type ScheduleInput, scheduleItem } from './items.js';
+import type { Pacer } from './pacer.js';
 import { ENQUEUE_LEAD_MS, SCHEDULED_QUEUE, type Scheduler } from './scheduler.js';
 
 /** What a handler gets: the locked row, the time, and its transaction. */
@@ -59,6 +60,8 @@ export interface ScheduledWorkerOptions {
   deliveries: DeliveryQueue;
   /** With a chat hub, the worker posts a firing's deliveries itself, right after it commits. */
   chat?: ChatHub;
+  /** Paces those inline posts under the platforms' limits, as the delivery worker does. */
+  pacer?: Pacer;
   handlers: Readonly<Record<string, ItemHandler>>;
   logger: Logger;
   clock?: () => Date;

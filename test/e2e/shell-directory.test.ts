@@ -57,7 +57,7 @@ describe('npm start < test/scenarios/directory.txt', () => {
     const bad: [string, RegExp, ('first' | 'last')?][] = [
       [
         '/frobnicate',
-        /^ {2}⚠ unknown command \/frobnicate; the commands are \/concord, \/org, \/poc, \/incident, \/forum\n {4}Usage: \/concord help \[command\]$/,
+        /^ {2}⚠ unknown command \/frobnicate; the commands are \/concord, \/org, \/poc, \/incident, \/assist, \/alert, \/forum\n {4}Usage: \/concord help \[command\]$/,
       ],
       [
         '/poc frob',

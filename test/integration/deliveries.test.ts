@@ -1,16 +1,27 @@
+import type { Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { channelRef, userRef } from '../../src/chat/refs.js';
+import type { ChatMessage } from '../../src/chat/message.js';
+import { type ChannelRef, channelRef, userRef } from '../../src/chat/refs.js';
 import type { Storage } from '../../src/db/client.js';
 import { deliveries } from '../../src/db/schema/index.js';
-import { writeDelivery } from '../../src/jobs/deliveries.js';
+import {
+  createDeliveryWorker,
+  type DeliveryInput,
+  postNow,
+  writeDelivery,
+} from '../../src/jobs/deliveries.js';
 import { scheduleItem } from '../../src/jobs/items.js';
+import { Pacer } from '../../src/jobs/pacer.js';
 import type { ItemHandler } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/log.js';
 import { eventually, type JobsHarness, makeJobsHarness, sleep } from '../support/jobs.js';
 import { openTestStorage } from '../support/storage.js';
 
 let storage: Storage;
 let h: JobsHarness;
+let workers: Worker[] = [];
 
 const announce: ItemHandler = async ({ item, deliver }) => {
   const message = { tlp: 'green' as const, title: `Reminder ${item.subject}` };
@@ -36,6 +47,8 @@ beforeEach(async () => {
   h = makeJobsHarness(storage.db, { handlers: { 'test.announce': announce } });
 });
 afterEach(async () => {
+  await Promise.all(workers.map((w) => w.close()));
+  workers = [];
   await h.close();
   await storage.close();
 });
@@ -165,5 +178,309 @@ describe('the outbox: messages decided in a transaction, posted through the chat
     const rows = await storage.db.select().from(deliveries);
     // Two went out inline on the first attempt; the one that failed was retried by the queue.
     expect(rows.map((r) => r.attempts).sort()).toEqual([1, 1, 2]);
+  });
+});
+
+/** A delivery worker on the harness's queue, paced by `pacer` (the harness's Jobs pacer by default). */
+function startPacedWorker(
+  pacer: Pacer | null = h.jobs.pacer,
+  logger = createLogger('silent'),
+): Worker {
+  const worker = createDeliveryWorker({
+    db: storage.db,
+    connection: h.connection,
+    prefix: h.prefix,
+    logger,
+    chat: h.hub,
+    ...(pacer ? { pacer } : {}),
+  });
+  workers.push(worker);
+  return worker;
+}
+
+async function write(input: DeliveryInput): Promise<number> {
+  const id = await writeDelivery(storage.db, input);
+  if (id === null) throw new Error(`delivery ${input.key} exists already`);
+  return id;
+}
+
+async function rowOf(id: number) {
+  const [row] = await storage.db.select().from(deliveries).where(eq(deliveries.id, id));
+  if (!row) throw new Error(`no delivery ${id}`);
+  return row;
+}
+
+const sentRow = (id: number) => async () => (await rowOf(id)).status === 'sent';
+const ops = channelRef('shell', '#ops');
+const card = (title: string): ChatMessage => ({ tlp: 'amber', title });
+
+describe('edits and replies anchored on an earlier delivery', () => {
+  it('retries an edit while its anchor is still pending, then edits the posted message', async () => {
+    startPacedWorker();
+    const anchor = await write({
+      key: 'card-1',
+      mode: 'channel',
+      target: ops,
+      message: card('Open'),
+    });
+    const edit = await write({
+      key: 'card-1/closed',
+      mode: 'edit',
+      target: ops,
+      anchor: 'card-1',
+      message: card('Closed'),
+    });
+    await h.deliveries.enqueue([edit]);
+    await eventually(
+      async () => (await rowOf(edit)).lastError?.includes('not posted yet') ?? false,
+      5_000,
+      'the edit to wait for its anchor',
+    );
+    expect(await rowOf(edit)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(h.chat.updates).toEqual([]);
+
+    await h.deliveries.enqueue([anchor]);
+    await eventually(sentRow(edit), 10_000, 'the retried edit');
+    const posted = (await rowOf(anchor)).messageRef;
+    expect(posted).toMatch(/^shell:#ops\//);
+    expect(h.chat.updates.map((u) => [u.ref, u.message.title])).toEqual([[posted, 'Closed']]);
+    expect(await rowOf(edit)).toMatchObject({ attempts: 2, messageRef: null, lastError: null });
+    // The edit changed the card; it posted nothing of its own.
+    expect(h.chat.sent).toHaveLength(1);
+  });
+
+  it('never lets an older edit overwrite a newer one, and skips edits with nothing to edit', async () => {
+    startPacedWorker();
+    const anchor = await write({
+      key: 'card-2',
+      mode: 'channel',
+      target: ops,
+      message: card('Open'),
+    });
+    await h.deliveries.enqueue([anchor]);
+    await eventually(sentRow(anchor), 5_000, 'the card');
+    const older = await write({
+      key: 'card-2/acked',
+      mode: 'edit',
+      target: ops,
+      anchor: 'card-2',
+      message: card('Acknowledged'),
+    });
+    const newer = await write({
+      key: 'card-2/closed',
+      mode: 'edit',
+      target: ops,
+      anchor: 'card-2',
+      message: card('Closed'),
+    });
+    const orphan = await write({
+      key: 'card-9/closed',
+      mode: 'edit',
+      target: ops,
+      anchor: 'card-9',
+      message: card('Closed'),
+    });
+    await h.deliveries.enqueue([newer]);
+    await eventually(sentRow(newer), 5_000, 'the newer edit');
+    await h.deliveries.enqueue([older, orphan]);
+    await eventually(
+      async () => (await sentRow(older)()) && (await sentRow(orphan)()),
+      5_000,
+      'the older edit and the orphan',
+    );
+    expect(h.chat.updates.map((u) => u.message.title)).toEqual(['Closed']);
+    expect(await rowOf(older)).toMatchObject({ messageRef: null, attempts: 1 });
+    expect(await rowOf(orphan)).toMatchObject({ messageRef: null, attempts: 1 });
+  });
+
+  it("replies in the thread of the anchor's message, a direct message's included", async () => {
+    startPacedWorker();
+    const request = await write({ key: 'req-1', mode: 'channel', target: ops, message: card('Q') });
+    const dm = await write({
+      key: 'req-1/kadri',
+      mode: 'direct',
+      target: userRef('shell', 'kadri'),
+      message: card('Q'),
+    });
+    await h.deliveries.enqueue([request, dm]);
+    await eventually(
+      async () => (await sentRow(request)()) && (await sentRow(dm)()),
+      5_000,
+      'cards',
+    );
+    const replies = [
+      await write({
+        key: 'req-1/a',
+        mode: 'reply',
+        target: ops,
+        anchor: 'req-1',
+        message: card('A'),
+      }),
+      await write({
+        key: 'req-1/kadri/a',
+        mode: 'reply',
+        target: userRef('shell', 'kadri'),
+        anchor: 'req-1/kadri',
+        message: card('A'),
+      }),
+    ];
+    await h.deliveries.enqueue(replies);
+    await eventually(
+      async () => (await Promise.all(replies.map((id) => sentRow(id)()))).every(Boolean),
+      5_000,
+      'both replies',
+    );
+    const threaded = h.chat.sent.filter((s) => s.thread);
+    expect(threaded.map((s) => [s.kind, s.to, s.thread]).sort()).toEqual(
+      [
+        ['post', 'shell:#ops', (await rowOf(request)).messageRef],
+        ['post', 'shell:@kadri', (await rowOf(dm)).messageRef],
+      ].sort(),
+    );
+    expect((await rowOf(replies[0] ?? 0)).messageRef).toBe(
+      threaded.find((s) => s.to === 'shell:#ops')?.ref,
+    );
+  });
+
+  it('fails a reply, with the reason, when its anchor was never posted', async () => {
+    startPacedWorker();
+    const anchor = await write({ key: 'req-2', mode: 'channel', target: ops, message: card('Q') });
+    await storage.db.update(deliveries).set({ status: 'failed' }).where(eq(deliveries.id, anchor));
+    const reply = await write({
+      key: 'req-2/a',
+      mode: 'reply',
+      target: ops,
+      anchor: 'req-2',
+      message: card('A'),
+    });
+    await h.deliveries.enqueue([reply]);
+    await eventually(async () => (await rowOf(reply)).status === 'failed', 5_000, 'the failure');
+    expect((await rowOf(reply)).lastError).toMatch(/nothing to reply under: delivery req-2/);
+    expect(h.chat.sent).toEqual([]);
+  });
+
+  it('refuses to write an edit or a reply without an anchor', async () => {
+    await expect(
+      writeDelivery(storage.db, { key: 'x', mode: 'edit', target: ops, message: card('x') }),
+    ).rejects.toThrow(/needs an anchor/);
+  });
+});
+
+describe('pacing under the platform limits', () => {
+  const tight = (target: ChannelRef | string) => [
+    { key: `shell:test:${target}`, intervalMs: 100, burst: 1 },
+  ];
+
+  it('spaces sends to one target by its rate, and leaves other targets alone', async () => {
+    h.chat.paceRates = (target) => tight(target);
+    startPacedWorker();
+    const busy = [];
+    for (let i = 0; i < 5; i++)
+      busy.push(
+        await write({ key: `busy-${i}`, mode: 'channel', target: ops, message: card(`${i}`) }),
+      );
+    const quiet = await write({
+      key: 'quiet',
+      mode: 'channel',
+      target: channelRef('shell', '#quiet'),
+      message: card('q'),
+    });
+    const started = Date.now();
+    await h.deliveries.enqueue([...busy, quiet]);
+    await eventually(() => allSent(6), 10_000, 'six deliveries');
+    const times = h.chat.sent
+      .filter((s) => s.to === 'shell:#ops')
+      .map((s) => s.at)
+      .sort((a, b) => a - b);
+    expect(times).toHaveLength(5);
+    // One every 100 ms: the fifth goes 400 ms after the first (a few ms early on Redis's clock).
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(390);
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThan(80);
+    const quietAt = h.chat.sent.find((s) => s.to === 'shell:#quiet')?.at ?? Infinity;
+    expect(quietAt - started).toBeLessThan(300);
+  });
+
+  it('paces inline posts too, one target after another in order', async () => {
+    h.chat.paceRates = (target) => tight(target);
+    const rows = [];
+    for (let i = 0; i < 4; i++) {
+      const input: DeliveryInput = {
+        key: `inline-${i}`,
+        mode: 'channel',
+        target: ops,
+        message: card(`${i}`),
+      };
+      const id = await writeDelivery(storage.db, input, { claimedAt: new Date() });
+      rows.push({ id: id ?? 0, ...input });
+    }
+    const started = Date.now();
+    await postNow(
+      {
+        db: storage.db,
+        chat: h.hub,
+        queue: h.deliveries,
+        logger: createLogger('silent'),
+        pacer: h.jobs.pacer,
+      },
+      rows,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(h.chat.sent.map((s) => s.message.title)).toEqual(['0', '1', '2', '3']);
+    expect(await allSent(4)).toBe(true);
+  });
+
+  it('paces edits as updates, under their own limit', async () => {
+    const kinds: string[] = [];
+    h.chat.paceRates = (target, kind) => {
+      kinds.push(`${kind} ${target}`);
+      return [];
+    };
+    startPacedWorker();
+    const anchor = await write({
+      key: 'card-3',
+      mode: 'channel',
+      target: ops,
+      message: card('Open'),
+    });
+    await h.deliveries.enqueue([anchor]);
+    await eventually(sentRow(anchor), 5_000, 'the card');
+    const edit = await write({
+      key: 'card-3/x',
+      mode: 'edit',
+      target: ops,
+      anchor: 'card-3',
+      message: card('X'),
+    });
+    await h.deliveries.enqueue([edit]);
+    await eventually(sentRow(edit), 5_000, 'the edit');
+    expect(kinds).toEqual(['post shell:#ops', 'update shell:#ops']);
+  });
+
+  it('sends unpaced, and says so, when the pacer cannot reach Redis', async () => {
+    h.chat.paceRates = (target) => tight(target);
+    const dead = new Redis({
+      host: '127.0.0.1',
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    dead.on('error', () => {});
+    const lines: string[] = [];
+    startPacedWorker(
+      new Pacer(dead, h.prefix),
+      createLogger('warn', { write: (l: string) => lines.push(l) }),
+    );
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        await write({ key: `unpaced-${i}`, mode: 'channel', target: ops, message: card(`${i}`) }),
+      );
+    await h.deliveries.enqueue(ids);
+    await eventually(() => allSent(3), 5_000, 'three deliveries');
+    expect(h.chat.sent).toHaveLength(3);
+    expect(lines.filter((l) => l.includes('pacing failed; sending unpaced'))).toHaveLength(3);
+    dead.disconnect();
   });
 });

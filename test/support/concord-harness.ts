@@ -40,7 +40,10 @@ export async function startConcord(env: Record<string, string>): Promise<Concord
     dispatch: async (ids) => jobs?.deliveries.enqueue(ids),
     deliver: async (rows) => {
       if (jobs)
-        await postNow({ db: storage.db, chat: core.chat, queue: jobs.deliveries, logger }, rows);
+        await postNow(
+          { db: storage.db, chat: core.chat, queue: jobs.deliveries, pacer: jobs.pacer, logger },
+          rows,
+        );
     },
   });
   const prefix = testPrefix();

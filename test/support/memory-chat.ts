@@ -1,6 +1,6 @@
 import { ChatFailure } from '../../src/chat/errors.js';
 import type { ChatMessage } from '../../src/chat/message.js';
-import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelSpec, ChatPort, PaceRate } from '../../src/chat/port.js';
 import {
   type ChannelRef,
   type ChatPlatform,
@@ -38,6 +38,8 @@ export class MemoryChat implements ChatPort {
   readonly messages: MemoryMessage[] = [];
   readonly directs: { user: UserRef; message: ChatMessage }[] = [];
   readonly calls: string[] = [];
+  /** What `rates` answers: set it to have deliveries paced. */
+  paceRates: (target: ChannelRef | UserRef, kind: 'post' | 'update') => PaceRate[] = () => [];
   private readonly failures = new Map<string, { error: () => Error; times: number }>();
   private seq = 0;
 
@@ -132,6 +134,21 @@ export class MemoryChat implements ChatPort {
     return ref;
   }
 
+  /** `slack:C1/7` is in `slack:C1`; a direct message `slack:Dkadri/8` in `slack:Dkadri`. */
+  channelOf(ref: MessageRef): ChannelRef {
+    const local = localPart(ref);
+    return channelRef(this.platform, local.slice(0, local.lastIndexOf('/')));
+  }
+
+  rates(target: ChannelRef | UserRef, kind: 'post' | 'update'): PaceRate[] {
+    return this.paceRates(target, kind);
+  }
+
+  async isPrivate(ref: ChannelRef): Promise<boolean> {
+    this.enter('isPrivate');
+    return this.channel(ref).private;
+  }
+
   async update(ref: MessageRef, content: ChatMessage): Promise<void> {
     this.enter('update');
     const message = this.messages.find((m) => m.ref === ref);
@@ -147,7 +164,21 @@ export class MemoryChat implements ChatPort {
   async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
     this.enter('sendDirect');
     this.directs.push({ user, message });
-    return messageRef(this.platform, `D${localPart(user)}/${++this.seq}`);
+    // The conversation is a private channel of the bot and the person: its messages have threads.
+    const dm = channelRef(this.platform, `D${localPart(user)}`);
+    if (!this.channels.has(dm)) {
+      this.channels.set(dm, {
+        ref: dm,
+        name: `@${localPart(user)}`,
+        private: true,
+        members: new Set([user]),
+        archived: false,
+        pins: new Set(),
+      });
+    }
+    const ref = messageRef(this.platform, `D${localPart(user)}/${++this.seq}`);
+    this.messages.push({ ref, channel: dm, message, edits: 0 });
+    return ref;
   }
 
   async pin(ref: MessageRef): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../../src/chat/message.js';
-import type { ChannelSpec, ChatPort } from '../../src/chat/port.js';
+import type { ChannelSpec, ChatPort, PaceRate } from '../../src/chat/port.js';
 import {
   type ChannelRef,
   channelRef,
@@ -15,16 +15,30 @@ export interface Recorded {
   message: ChatMessage;
   /** When it reached the port (Date.now()), for lateness measurements. */
   at: number;
+  /** The reference the port answered with. */
+  ref: MessageRef;
+  /** For a post in a thread: the message it hangs off. */
+  thread?: MessageRef;
+}
+
+/** An edit of an earlier message, as `update` received it. */
+export interface RecordedUpdate {
+  ref: MessageRef;
+  message: ChatMessage;
+  at: number;
 }
 
 /**
  * A chat port for tests and benchmarks of the core: it answers as the shell platform and records
- * every post and direct message with the time it arrived. `failNext` makes the next posts throw, as a platform outage would.
+ * every post, direct message and edit with the time it arrived. `failNext` makes the next posts
+ * (not edits) throw, as a platform outage would; `paceRates` is what `rates` answers.
  */
 export class RecordingChat implements ChatPort {
   readonly platform = 'shell' as const;
   readonly sent: Recorded[] = [];
+  readonly updates: RecordedUpdate[] = [];
   failNext = 0;
+  paceRates: (target: ChannelRef | UserRef, kind: 'post' | 'update') => PaceRate[] = () => [];
   private seq = 0;
 
   private maybeFail(): void {
@@ -39,16 +53,39 @@ export class RecordingChat implements ChatPort {
   }
   async invite(): Promise<void> {}
   async archive(): Promise<void> {}
-  async post(channel: ChannelRef, message: ChatMessage): Promise<MessageRef> {
+  async post(
+    channel: ChannelRef,
+    message: ChatMessage,
+    options?: { thread?: MessageRef },
+  ): Promise<MessageRef> {
     this.maybeFail();
-    this.sent.push({ kind: 'post', to: channel, message, at: Date.now() });
-    return messageRef('shell', `${localPart(channel)}/${++this.seq}`);
+    const ref = messageRef('shell', `${localPart(channel)}/${++this.seq}`);
+    this.sent.push({
+      kind: 'post',
+      to: channel,
+      message,
+      at: Date.now(),
+      ref,
+      ...(options?.thread ? { thread: options.thread } : {}),
+    });
+    return ref;
   }
-  async update(): Promise<void> {}
+  async update(ref: MessageRef, message: ChatMessage): Promise<void> {
+    this.updates.push({ ref, message, at: Date.now() });
+  }
   async postEphemeral(): Promise<void> {}
   async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
     this.maybeFail();
-    this.sent.push({ kind: 'direct', to: user, message, at: Date.now() });
-    return messageRef('shell', `@${localPart(user)}/${++this.seq}`);
+    const ref = messageRef('shell', `@${localPart(user)}/${++this.seq}`);
+    this.sent.push({ kind: 'direct', to: user, message, at: Date.now(), ref });
+    return ref;
+  }
+  /** `shell:#ops/3` is in `shell:#ops`; a direct message `shell:@kadri/4` in `shell:@kadri`. */
+  channelOf(message: MessageRef): ChannelRef {
+    const local = localPart(message);
+    return channelRef('shell', local.slice(0, local.lastIndexOf('/')));
+  }
+  rates(target: ChannelRef | UserRef, kind: 'post' | 'update'): PaceRate[] {
+    return this.paceRates(target, kind);
   }
 }

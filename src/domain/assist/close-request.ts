@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
-import type { UserRef } from '../../chat/refs.js';
-import { assistRequests, type RequestOutcome } from '../../db/schema/assistance.js';
+import { eq, inArray } from 'drizzle-orm';
+import type { ChannelRef, UserRef } from '../../chat/refs.js';
+import { assistRequests, type RequestOutcome, routingCards } from '../../db/schema/assistance.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { writeDelivery } from '../../jobs/deliveries.js';
 import { cancelItems } from '../../jobs/items.js';
@@ -54,13 +54,24 @@ export async function closeRequest({
         { anchor: closed.trackingKey, target: closed.requesterUser, message: trackingCard(after) },
       ])),
     );
+    // The note goes under each engaged card, so it goes where that card went: the card's own
+    // target picks the platform that posts it, which need not be the requester's.
+    const engagedKeys = after.routings.flatMap((r) => (r.engagedKey ? [r.engagedKey] : []));
+    const engagedCards =
+      engagedKeys.length > 0
+        ? await tx
+            .select({ key: routingCards.deliveryKey, target: routingCards.target })
+            .from(routingCards)
+            .where(inArray(routingCards.deliveryKey, engagedKeys))
+        : [];
     for (const routing of after.routings) {
-      if (!routing.engagedKey) continue;
+      const card = engagedCards.find((c) => c.key === routing.engagedKey);
+      if (!card) continue;
       const id = await writeDelivery(tx, {
         key: `${ref}/${routing.orgCode}/closed`,
         mode: 'reply',
-        target: closed.requesterUser as UserRef,
-        anchor: routing.engagedKey,
+        target: card.target as ChannelRef | UserRef,
+        anchor: card.key,
         message: {
           tlp: closed.tlp,
           title: `${ref} closed by ${person?.name ?? 'an admin'}: ${input.outcome}`,

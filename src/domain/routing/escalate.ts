@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { platformOf, type UserRef } from '../../chat/refs.js';
+import { type ChannelRef, platformOf, type UserRef } from '../../chat/refs.js';
 import { routingCards, routings } from '../../db/schema/assistance.js';
 import type { ItemHandler } from '../../jobs/worker.js';
 import { mayDeliver } from '../../tlp/rules.js';
@@ -80,7 +80,7 @@ export const escalateRouting: ItemHandler = async ({ tx, item, now, deliver }) =
   };
   const step = routing.asked.length;
   const [inboxCard] = await tx
-    .select({ key: routingCards.deliveryKey })
+    .select({ key: routingCards.deliveryKey, target: routingCards.target })
     .from(routingCards)
     .where(eq(routingCards.deliveryKey, inboxCardKey(subject.ref, routing.orgCode)));
   if (!next?.user) {
@@ -117,7 +117,8 @@ export const escalateRouting: ItemHandler = async ({ tx, item, now, deliver }) =
     await deliver({
       key: `${inboxCard.key}/escalate/${step}`,
       mode: 'reply',
-      target: next.user,
+      // The inbox's channel, not the next contact: the two may be on different platforms.
+      target: inboxCard.target as ChannelRef,
       anchor: inboxCard.key,
       message: {
         tlp: subject.tlp,

@@ -20,11 +20,13 @@ import {
 } from './signing.js';
 import {
   addTextChannel,
+  CHANNEL,
   createGuildState,
   type FakeChannel,
   type FakeMessage,
   type FakeUser,
   makeUser,
+  messagesIn,
 } from './state.js';
 
 export { discordContractViolations } from './contract.js';
@@ -124,6 +126,19 @@ export class FakeDiscord {
     const channel = [...this.state.channels.values()].find((c) => c.name === name);
     if (!channel) throw new Error(`fake Discord: no channel ${name}`);
     return channel;
+  }
+
+  /** A channel's messages, oldest first (a thread's id is that of the message it hangs off). */
+  messagesIn(channelId: string): FakeMessage[] {
+    return messagesIn(this.state, channelId);
+  }
+
+  /** The bot's DM channel with a person (`''` until the bot opens one). */
+  dmWith(userId: string): string {
+    const dm = [...this.state.channels.values()].find(
+      (c) => c.type === CHANNEL.dm && c.recipients?.[0]?.id === userId,
+    );
+    return dm?.id ?? '';
   }
 
   addMember(username: string, options: { bot?: boolean } = {}): FakeUser {

@@ -21,6 +21,11 @@ export interface UserMessageInput {
   content: string;
   /** Post in the thread of this message, starting the thread if it has none. */
   threadOf?: string;
+  /**
+   * Reply to this message of the same channel (Discord's "Reply": type 19 with a
+   * `message_reference`), as people answer the bot's direct messages, which have no threads.
+   */
+  replyTo?: string;
   /** Sent through a webhook (as bridges and integrations do). */
   webhook?: boolean;
 }
@@ -41,9 +46,14 @@ export function sendUserMessage(ctx: FakeContext, input: UserMessageInput): Fake
       : byName(ctx, 'alice');
   if (!author) throw new Error(`fake Discord: no user ${input.user}`);
   if (input.threadOf) channel = threadOf(ctx, channel, input.threadOf, author);
+  if (input.replyTo && ctx.state.messages.get(input.replyTo)?.channel_id !== channel.id)
+    throw new Error('fake Discord: a reply must be to a message of the same channel');
   const message = addMessage(ctx.state, channel, author, {
     content: input.content,
     ...(input.webhook ? { webhook_id: snowflake() } : {}),
+    ...(input.replyTo
+      ? { type: 19, message_reference: { message_id: input.replyTo, channel_id: channel.id } }
+      : {}),
   });
   dispatchMessage(ctx, 'MESSAGE_CREATE', message);
   return message;

@@ -139,6 +139,14 @@ export class FakeSlack {
   messagesIn(channel: string): workspace.FakeMessage[] {
     return workspace.messagesIn(this.state, channel);
   }
+  /** The bot's direct-message conversation with `user` (`''` until the bot opens one). */
+  dmWith(user: string): string {
+    return this.state.ims.get(user) ?? '';
+  }
+  /** The replies in the thread of message `ts` of `channel`, oldest first. */
+  repliesTo(channel: string, ts: string): workspace.FakeMessage[] {
+    return this.messagesIn(channel).filter((m) => m.thread_ts === ts && m.ts !== ts);
+  }
   /** Calls of one method, for assertions. */
   callsTo(method: string): FakeCall[] {
     return this.calls.filter((c) => c.method === method);
