@@ -59,6 +59,7 @@ CREATE TABLE "routings" (
 --> statement-breakpoint
 ALTER TABLE "deliveries" DROP CONSTRAINT "deliveries_mode_check";--> statement-breakpoint
 ALTER TABLE "deliveries" ADD COLUMN "anchor" text;--> statement-breakpoint
+ALTER TABLE "deliveries" ADD COLUMN "claimed_by" text;--> statement-breakpoint
 ALTER TABLE "org_inboxes" ADD COLUMN "private" boolean;--> statement-breakpoint
 ALTER TABLE "alerts" ADD CONSTRAINT "alerts_sender_id_people_id_fk" FOREIGN KEY ("sender_id") REFERENCES "public"."people"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "assist_requests" ADD CONSTRAINT "assist_requests_requester_id_people_id_fk" FOREIGN KEY ("requester_id") REFERENCES "public"."people"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -71,5 +72,6 @@ ALTER TABLE "routings" ADD CONSTRAINT "routings_org_id_organisations_id_fk" FORE
 ALTER TABLE "routings" ADD CONSTRAINT "routings_answered_by_people_id_fk" FOREIGN KEY ("answered_by") REFERENCES "public"."people"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "assist_requests_requester_idx" ON "assist_requests" USING btree ("requester_id");--> statement-breakpoint
 CREATE INDEX "routing_cards_routing_idx" ON "routing_cards" USING btree ("routing_id");--> statement-breakpoint
+CREATE INDEX "deliveries_anchor_idx" ON "deliveries" USING btree ("anchor","id") WHERE "deliveries"."anchor" is not null;--> statement-breakpoint
 CREATE INDEX "deliveries_posted_ref_idx" ON "deliveries" USING btree ("message_ref") WHERE "deliveries"."anchor" is null and "deliveries"."source" is null;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD CONSTRAINT "deliveries_mode_check" CHECK ("deliveries"."mode" in ('channel', 'direct', 'update', 'edit', 'reply'));

@@ -47,6 +47,11 @@ export const deliveries = pgTable(
     lastError: text('last_error'),
     messageRef: text('message_ref'),
     claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    /**
+     * The process that claimed it (`host:pid:nonce`). A claim whose process no longer renews its
+     * liveness key in Redis is taken back at once, instead of after the claim timeout.
+     */
+    claimedBy: text('claimed_by'),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -61,6 +66,8 @@ export const deliveries = pgTable(
     ),
     index('deliveries_source_idx').on(t.source, t.target).where(sql`${t.source} is not null`),
     index('deliveries_message_ref_idx').on(t.messageRef).where(sql`${t.source} is not null`),
+    // Edits and replies find their anchor's other edits.
+    index('deliveries_anchor_idx').on(t.anchor, t.id).where(sql`${t.anchor} is not null`),
     // Replies in a card's thread find the card by the message they hang off.
     index('deliveries_posted_ref_idx')
       .on(t.messageRef)
