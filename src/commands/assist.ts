@@ -1,4 +1,4 @@
-import { TLP_LEVELS, type TlpLevel, tlpLabel } from '../chat/message.js';
+import { TLP_LEVELS, type TlpLevel } from '../chat/message.js';
 import type { CommandReply } from '../chat/port.js';
 import {
   REQUEST_OUTCOMES,
@@ -139,7 +139,7 @@ export const assistCommand: CommandSpec = {
           visibility: 'private',
           message: {
             title: `${plural(shown.length, which === 'mine' ? 'request' : 'open request')}${more ? ' (newest first; more exist)' : ''}`,
-            body: shown.map((v) => `${tlpLabel(v.request.tlp)} ${requestLine(v, org)}`).join('\n'),
+            body: shown.map((v) => requestLine(v, org)).join('\n'),
           },
         };
       },

@@ -362,13 +362,23 @@ describe('the TLP table for routed requests', () => {
     expect(dmsTo(discord, BOB)[0]).toContain('TLP:RED');
   });
 
-  it('a request about an incident may not go lower than the incident unless its opener says so', async () => {
-    await say('/incident open Ransomware tlp:red orgs:ACME');
-    const answer = await say(
-      '/assist request Look capability:forensics to:ACME incident:INC-2026-1 tlp:green',
-      CAROL,
+  it('a request about an incident takes its level, and only the incident’s opener may send it lower', async () => {
+    await say('/incident open Ransomware tlp:amber orgs:ACME');
+    const inherited = await say(
+      '/assist request Look capability:forensics to:DEU incident:INC-2026-1',
     );
-    expect(answer).toMatch(/INC-2026-1 is TLP:RED|for its parties only/);
+    expect(inherited).toContain('TLP:AMBER ✓ AR-2026-1');
+    const before = await tableCounts(t.db);
+    expect(
+      await say(
+        '/assist request Look capability:forensics to:DEU incident:INC-2026-1 tlp:green',
+        BOB,
+      ),
+    ).toContain('INC-2026-1 is TLP:AMBER: only the originator may lower TLP:AMBER to TLP:GREEN');
+    expect(await tableCounts(t.db)).toEqual(before);
+    expect(
+      await say('/assist request Look capability:forensics to:DEU incident:INC-2026-1 tlp:green'),
+    ).toContain('TLP:GREEN ✓ AR-2026-2');
   });
 
   it('bad input gets one line and writes nothing', async () => {
@@ -380,7 +390,7 @@ describe('the TLP table for routed requests', () => {
       'to: takes all, industry, delegations',
     );
     expect(await say('/assist request Look capability:cooking')).toContain(
-      'nobody to send AR-2026-',
+      'nobody to send the request to: no cooking contact',
     );
     expect(await say('/assist request capability:forensics')).toContain('Usage: /assist request');
     expect(await tableCounts(t.db)).toEqual(before);

@@ -85,7 +85,7 @@ export async function sendAlert({
           : '',
         ...routed.refused,
       ].filter(Boolean);
-      throw usageError(`nobody to send ${ref} to: ${why.join('; ') || 'no organisation'}`);
+      throw usageError(`nobody to send the warning to: ${why.join('; ') || 'no organisation'}`);
     }
     await recordAudit(tx, {
       actor: actorOf(ctx),

@@ -135,7 +135,7 @@ export async function requestAssistance({
           : '',
         ...routed.refused,
       ].filter(Boolean);
-      throw usageError(`nobody to send ${ref} to: ${why.join('; ') || 'no organisation'}`);
+      throw usageError(`nobody to send the request to: ${why.join('; ') || 'no organisation'}`);
     }
     const tracking = await writeDelivery(tx, {
       key: trackingKey,
