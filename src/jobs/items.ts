@@ -61,6 +61,38 @@ export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise
   return { id: Number(row.id), generation: row.generation, dueAt: input.dueAt };
 }
 
+/** `scheduleItem` for many items in one statement (a fan-out's escalations). */
+export async function scheduleItems(
+  tx: Queryable,
+  inputs: readonly ScheduleInput[],
+): Promise<ItemRef[]> {
+  if (inputs.length === 0) return [];
+  const rows = await tx
+    .insert(scheduledItems)
+    .values(
+      inputs.map((i) => ({ kind: i.kind, subject: i.subject, dueAt: i.dueAt, data: i.data ?? {} })),
+    )
+    .onConflictDoUpdate({
+      target: [scheduledItems.kind, scheduledItems.subject],
+      set: {
+        dueAt: sql`excluded.due_at`,
+        data: sql`excluded.data`,
+        status: 'pending',
+        generation: sql`${scheduledItems.generation} + 1`,
+        attempts: 0,
+        lastError: null,
+        firedAt: null,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning({
+      id: scheduledItems.id,
+      generation: scheduledItems.generation,
+      dueAt: scheduledItems.dueAt,
+    });
+  return rows;
+}
+
 /** Cancels pending items of a kind whose subject is `subject` or starts with `subject/`. */
 export async function cancelItems(
   tx: Transaction | Queryable,

@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import { type ChatPlatform, type UserRef, userRef } from '../../chat/refs.js';
 import type { Queryable } from '../../db/client.js';
 import { orgInboxes } from '../../db/schema/organisations.js';
@@ -22,7 +22,8 @@ export function platformOrder(
 export async function contactsById(
   db: Queryable,
   personIds: readonly number[],
-  orgCode: string,
+  /** The organisation each answers for: one code for all, or per person. */
+  orgCode: string | ReadonlyMap<number, string>,
   order: readonly ChatPlatform[],
 ): Promise<Map<number, Contact>> {
   if (personIds.length === 0) return new Map();
@@ -48,21 +49,32 @@ export async function contactsById(
         break;
       }
     }
-    found.set(p.id, { personId: p.id, orgCode, name: p.name, user });
+    const code = typeof orgCode === 'string' ? orgCode : (orgCode.get(p.id) ?? '');
+    found.set(p.id, { personId: p.id, orgCode: code, name: p.name, user });
   }
   return found;
 }
 
-/** The organisation's inbox on the first platform of `order` where it has one. */
-export async function inboxOf(
+/** Each organisation's inbox on the first platform of `order` where it has one. */
+export async function inboxesOf(
   db: Queryable,
-  orgId: number,
+  orgIds: readonly number[],
   order: readonly ChatPlatform[],
-): Promise<Inbox | null> {
-  const rows = await db.select().from(orgInboxes).where(eq(orgInboxes.orgId, orgId));
-  for (const platform of order) {
-    const row = rows.find((r) => r.platform === platform);
-    if (row) return { channel: row.channel as Inbox['channel'], private: row.private };
+): Promise<Map<number, Inbox>> {
+  const found = new Map<number, Inbox>();
+  if (orgIds.length === 0) return found;
+  const rows = await db
+    .select()
+    .from(orgInboxes)
+    .where(inArray(orgInboxes.orgId, [...orgIds]));
+  for (const orgId of orgIds) {
+    for (const platform of order) {
+      const row = rows.find((r) => r.orgId === orgId && r.platform === platform);
+      if (row) {
+        found.set(orgId, { channel: row.channel as Inbox['channel'], private: row.private });
+        break;
+      }
+    }
   }
-  return null;
+  return found;
 }

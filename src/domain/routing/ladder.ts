@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, inArray } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { contacts } from '../../db/schema/contacts.js';
 
@@ -18,15 +18,36 @@ export async function contactLadder(
   orgId: number,
   capability: string,
 ): Promise<Ladder> {
+  return (await contactLadders(db, [orgId], capability)).get(orgId) ?? { people: [], holders: 0 };
+}
+
+/** The ladders of several organisations at once, in one query. */
+export async function contactLadders(
+  db: Queryable,
+  orgIds: readonly number[],
+  capability: string,
+): Promise<Map<number, Ladder>> {
+  const ladders = new Map<number, Ladder>(orgIds.map((id) => [id, { people: [], holders: 0 }]));
+  if (orgIds.length === 0) return ladders;
   const rows = await db
-    .select({ personId: contacts.personId, capability: contacts.capability, rank: contacts.rank })
+    .select({
+      orgId: contacts.orgId,
+      personId: contacts.personId,
+      capability: contacts.capability,
+    })
     .from(contacts)
-    .where(eq(contacts.orgId, orgId))
+    .where(inArray(contacts.orgId, [...orgIds]))
     .orderBy(asc(contacts.rank), asc(contacts.id));
-  const people = rows.filter((r) => r.capability === capability).map((r) => r.personId);
-  const holders = people.length;
-  for (const row of rows) if (!people.includes(row.personId)) people.push(row.personId);
-  return { people, holders };
+  for (const row of rows) {
+    const ladder = ladders.get(row.orgId);
+    if (ladder && row.capability === capability) ladder.people.push(row.personId);
+  }
+  for (const ladder of ladders.values()) ladder.holders = ladder.people.length;
+  for (const row of rows) {
+    const ladder = ladders.get(row.orgId);
+    if (ladder && !ladder.people.includes(row.personId)) ladder.people.push(row.personId);
+  }
+  return ladders;
 }
 
 /** How a person on the ladder is named: `primary`, `backup 2`, `another contact`. */

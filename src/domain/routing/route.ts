@@ -1,17 +1,17 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ChatMessage, TlpLevel } from '../../chat/message.js';
-import type { ChannelRef, ChatPlatform, UserRef } from '../../chat/refs.js';
+import { type ChannelRef, type ChatPlatform, platformOf, type UserRef } from '../../chat/refs.js';
 import type { Transaction } from '../../db/client.js';
 import { routingCards, routings } from '../../db/schema/assistance.js';
 import { deliveries } from '../../db/schema/deliveries.js';
 import { writeDelivery } from '../../jobs/deliveries.js';
-import { type ItemRef, scheduleItem } from '../../jobs/items.js';
+import { type ItemRef, scheduleItems } from '../../jobs/items.js';
 import type { Audience } from '../../tlp/rules.js';
 import type { OrganisationSummary } from '../directory/speaker.js';
-import { contactsById, inboxOf } from './contacts.js';
+import { contactsById, inboxesOf } from './contacts.js';
 import { chooseDestination } from './destination.js';
-import { contactLadder } from './ladder.js';
-import type { RoutingView } from './subject.js';
+import { contactLadders } from './ladder.js';
+import type { Routing, RoutingView } from './subject.js';
 
 /** What is being routed: a request for assistance or an early warning. */
 export interface RouteSubject {
@@ -80,81 +80,63 @@ export async function routeToOrganisations(
     items: [],
     named: [],
   };
-  const ladders = new Map<number, number[]>();
-  for (const org of input.orgs) {
-    const ladder = await contactLadder(tx, org.id, subject.capability);
-    if (ladder.holders === 0) result.withoutContact.push(org.code);
-    else ladders.set(org.id, ladder.people);
-  }
+  const ladders = await contactLadders(
+    tx,
+    input.orgs.map((o) => o.id),
+    subject.capability,
+  );
+  const reachable = input.orgs.filter((o) => (ladders.get(o.id)?.holders ?? 0) > 0);
+  for (const org of input.orgs) if (!reachable.includes(org)) result.withoutContact.push(org.code);
   const parties = [
     ...new Set([
       ...(input.senderOrgCode ? [input.senderOrgCode] : []),
-      ...input.orgs.filter((o) => ladders.has(o.id)).map((o) => o.code),
+      ...reachable.map((o) => o.code),
     ]),
   ];
-  for (const org of input.orgs) {
-    const ladder = ladders.get(org.id);
-    if (!ladder) continue;
-    const primaryId = ladder[0] as number;
-    const primary = (await contactsById(tx, [primaryId], org.code, input.order)).get(primaryId);
+  const primaryOf = new Map(reachable.map((o) => [o.id, ladders.get(o.id)?.people[0] as number]));
+  const orgOf = new Map(reachable.map((o) => [primaryOf.get(o.id) as number, o.code]));
+  const primaries = await contactsById(tx, [...primaryOf.values()], orgOf, input.order);
+  const inboxes = await inboxesOf(
+    tx,
+    reachable.map((o) => o.id),
+    input.order,
+  );
+  // Decide every destination first, then write each kind of row in one statement: a fan-out to
+  // hundreds of organisations is a handful of statements, not thousands.
+  const chosen: { org: OrganisationSummary; primaryId: number; card: Card }[] = [];
+  for (const org of reachable) {
+    const primaryId = primaryOf.get(org.id) as number;
+    const primary = primaries.get(primaryId);
     if (!primary) continue;
     const audience: Audience = { parties, named: [input.senderId, primaryId] };
-    const inbox = await inboxOf(tx, org.id, input.order);
-    const destination = chooseDestination(subject.tlp, inbox, primary, audience);
+    const destination = chooseDestination(
+      subject.tlp,
+      inboxes.get(org.id) ?? null,
+      primary,
+      audience,
+    );
     if (destination.kind === 'refused') {
       result.refused.push(destination.reason);
       continue;
     }
-    const [routing] = await tx
-      .insert(routings)
-      .values({
-        ...(subject.kind === 'request' ? { requestId: subject.id } : { alertId: subject.id }),
-        orgId: org.id,
-        asked: [primaryId],
-      })
-      .returning();
-    if (!routing) throw new Error('routing insert returned nothing');
-    const view: RoutingView = {
-      ...routing,
-      orgCode: org.code,
-      orgName: org.name,
-      answeredByName: null,
-    };
-    const card =
-      destination.kind === 'inbox'
-        ? {
-            key: inboxCardKey(subject.ref, org.code),
-            mode: 'channel' as const,
-            target: destination.channel as ChannelRef | UserRef,
-            personId: null,
-          }
-        : {
-            key: directCardKey(subject.ref, org.code, primaryId),
-            mode: 'direct' as const,
-            target: destination.user as ChannelRef | UserRef,
-            personId: primaryId,
-          };
-    await tx.insert(routingCards).values({
-      routingId: routing.id,
-      deliveryKey: card.key,
-      target: card.target,
-      personId: card.personId,
+    chosen.push({
+      org,
+      primaryId,
+      card:
+        destination.kind === 'inbox'
+          ? {
+              key: inboxCardKey(subject.ref, org.code),
+              mode: 'channel',
+              target: destination.channel,
+              personId: null,
+            }
+          : {
+              key: directCardKey(subject.ref, org.code, primaryId),
+              mode: 'direct',
+              target: destination.user,
+              personId: primaryId,
+            },
     });
-    const id = await writeDelivery(tx, {
-      key: card.key,
-      mode: card.mode,
-      target: card.target,
-      message: input.render(view),
-    });
-    if (id !== null) result.deliveries.push(id);
-    result.items.push(
-      await scheduleItem(tx, {
-        kind: escalationKind(subject.kind),
-        subject: escalationSubject(subject.ref, org.code),
-        dueAt: new Date(now.getTime() + subject.deadlineMs),
-        data: { routingId: routing.id, deadlineMs: subject.deadlineMs },
-      }),
-    );
     result.named.push(primaryId);
     result.routed.push(
       destination.kind === 'inbox'
@@ -163,7 +145,86 @@ export async function routeToOrganisations(
     );
     if (destination.kind === 'direct' && destination.note) result.notes.push(destination.note);
   }
+  if (chosen.length === 0) return result;
+  interleaveByPlatform(chosen);
+  const inserted = await tx
+    .insert(routings)
+    .values(
+      chosen.map(({ org, primaryId }) => ({
+        ...(subject.kind === 'request' ? { requestId: subject.id } : { alertId: subject.id }),
+        orgId: org.id,
+        asked: [primaryId],
+      })),
+    )
+    .returning();
+  const routingOf = new Map(inserted.map((r) => [r.orgId, r]));
+  await tx.insert(routingCards).values(
+    chosen.map(({ org, card }) => ({
+      routingId: (routingOf.get(org.id) as Routing).id,
+      deliveryKey: card.key,
+      target: card.target,
+      personId: card.personId,
+    })),
+  );
+  const posted = await tx
+    .insert(deliveries)
+    .values(
+      chosen.map(({ org, card }) => ({
+        key: card.key,
+        mode: card.mode,
+        target: card.target,
+        message: input.render({
+          ...(routingOf.get(org.id) as Routing),
+          orgCode: org.code,
+          orgName: org.name,
+          answeredByName: null,
+        }),
+      })),
+    )
+    .onConflictDoNothing({ target: deliveries.key })
+    .returning({ id: deliveries.id });
+  result.deliveries.push(...posted.map((p) => p.id));
+  result.items.push(
+    ...(await scheduleItems(
+      tx,
+      chosen.map(({ org }) => ({
+        kind: escalationKind(subject.kind),
+        subject: escalationSubject(subject.ref, org.code),
+        dueAt: new Date(now.getTime() + subject.deadlineMs),
+        data: { routingId: (routingOf.get(org.id) as Routing).id, deadlineMs: subject.deadlineMs },
+      })),
+    )),
+  );
   return result;
+}
+
+/**
+ * Orders cards so platforms take turns: the queue hands jobs out in id order, and a Discord card
+ * waiting for its slot under the global limit should not wait behind every Slack card too.
+ */
+function interleaveByPlatform(chosen: { card: Card }[]): void {
+  const byPlatform = new Map<string, { card: Card }[]>();
+  for (const c of chosen) {
+    const platform = platformOf(c.card.target);
+    const queue = byPlatform.get(platform) ?? [];
+    queue.push(c);
+    byPlatform.set(platform, queue);
+  }
+  const queues = [...byPlatform.values()];
+  chosen.length = 0;
+  for (let i = 0; queues.some((q) => i < q.length); i++) {
+    for (const q of queues) {
+      const next = q[i];
+      if (next) chosen.push(next);
+    }
+  }
+}
+
+interface Card {
+  key: string;
+  mode: 'channel' | 'direct';
+  target: ChannelRef | UserRef;
+  personId: number | null;
 }
 
 /**
