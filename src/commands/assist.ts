@@ -25,8 +25,9 @@ export async function confirmRouted(
   capability: string,
   after: string,
 ): Promise<CommandReply> {
-  await ctx.enqueue(routed.items);
+  // The cards first: the escalations are due minutes or hours from now.
   await ctx.dispatch(routed.deliveries);
+  await ctx.enqueue(routed.items);
   const fields = [{ label: 'Sent to', value: routed.routed.join(', ') }];
   if (routed.withoutContact.length) {
     fields.push({ label: `No ${capability} contact`, value: routed.withoutContact.join(', ') });
