@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Routes } from 'discord.js';
 import { ChatFailure } from '../../src/chat/errors.js';
 import type { ChatMessage } from '../../src/chat/message.js';
@@ -43,6 +44,19 @@ const GLOBAL_RATE: PaceRate = { key: 'discord:global', intervalMs: 21, burst: 1 
 const PRIVATE_TYPES = new Set([1, 3, 12]);
 const PUBLIC_THREAD_TYPES = new Set([10, 11]);
 const ARCHIVED = '[Archived: read-only]';
+
+/**
+ * A delivery's idempotency key as a message nonce (at most 25 characters, so a hash). With
+ * `enforce_nonce`, Discord answers a create whose nonce this bot used in the same channel in the
+ * last few minutes with the message it made then, and makes no second one: a post repeated
+ * after a crash, or by a retry of a request that timed out but landed, appears once. Hence no
+ * `findPosted` here: Discord does not return nonces when reading messages back, and the nonce
+ * already covers the minutes a restarted process takes to repeat a post.
+ */
+const nonceFor = (key: string) => ({
+  nonce: createHash('sha256').update(key).digest('base64url').slice(0, 25),
+  enforce_nonce: true,
+});
 
 interface RawChannel {
   id: string;
@@ -172,9 +186,9 @@ export class DiscordChat implements ChatPort {
   async post(
     channel: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
-    const body = renderMessage(message);
+    const body = { ...renderMessage(message), ...(options?.key ? nonceFor(options.key) : {}) };
     if (!options?.thread) return this.send(channelIdOf(channel), body);
     return this.postInThread(options.thread, body);
   }
@@ -268,8 +282,15 @@ export class DiscordChat implements ChatPort {
     await this.direct(user, { ...body, content });
   }
 
-  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
-    return this.direct(user, renderMessage(message));
+  async sendDirect(
+    user: UserRef,
+    message: ChatMessage,
+    options?: { key?: string },
+  ): Promise<MessageRef> {
+    return this.direct(user, {
+      ...renderMessage(message),
+      ...(options?.key ? nonceFor(options.key) : {}),
+    });
   }
 
   private async direct(user: UserRef, body: DiscordMessageBody): Promise<MessageRef> {

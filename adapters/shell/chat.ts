@@ -72,10 +72,11 @@ export class ShellChat implements ChatPort {
     this.print(`  ┊ ${channelName(ref)} archived`);
   }
 
+  /** Idempotency keys are not used: the simulated channels end with the process anyway. */
   async post(
     ref: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
     const channel = this.channel(ref);
     const id = shellMessage(ref, ++channel.seq);

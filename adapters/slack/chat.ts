@@ -6,7 +6,7 @@ import type { ChannelRef, MessageRef, UserRef } from '../../src/chat/refs.js';
 import type { Logger } from '../../src/log.js';
 import { callSlack, DEFAULT_RETRY_POLICY, type SlackRetryPolicy } from './calls.js';
 import { fitChannelName, parseSlackMessage, slackChannel, slackId, slackMessage } from './refs.js';
-import { renderForSlack } from './render.js';
+import { keyBlockId, renderForSlack } from './render.js';
 
 // conversations.invite takes at most 1000 users per call.
 const INVITE_BATCH = 1000;
@@ -20,8 +20,8 @@ const INVITE_BATCH = 1000;
  * a later post that travels a few ms faster than that first one would find its token not quite
  * refilled (measured: two 429s in ten posts to one channel with burst 3). The spare token
  * absorbs up to one interval of jitter at no cost to the steady rate. A direct message counts
- * against its conversation; the user id stands for it, as the DM channel id is only known after
- * conversations.open. chat.update is Tier 3 (about 50 a minute): one every 1.2 s, 20 at once.
+ * against its conversation (see `rates`). chat.update is Tier 3 (about 50 a minute): one every
+ * 1.2 s, 20 at once.
  */
 const CHANNEL_RATE = { intervalMs: 1000, burst: 2 };
 const WORKSPACE_RATE: PaceRate = { key: 'slack:workspace', intervalMs: 200, burst: 299 };
@@ -29,6 +29,19 @@ const UPDATE_RATE: PaceRate = { key: 'slack:update', intervalMs: 1200, burst: 20
 
 const isSlackError = (error: unknown, code: string) =>
   isChatFailure(error) && error.detail === code;
+
+/** Users are `U…` (or `W…` on Enterprise Grid); conversations `C…`, `G…`, `D…`. */
+const isUserId = (id: string) => id.startsWith('U') || id.startsWith('W');
+
+/** `since` as a Slack timestamp, for `oldest`. */
+const slackTs = (ms: number) => (Math.max(0, ms) / 1000).toFixed(6);
+
+/**
+ * How far before `since` findPosted looks: Slack's clock (the message ts) and the database's
+ * (a delivery's `created_at`) may disagree by a little.
+ */
+const CLOCK_SLACK_MS = 60_000;
+const HISTORY_PAGE = 200;
 
 /**
  * The chat port over Slack's Web API. Every call goes through `callSlack`, so a 429 delays only
@@ -103,18 +116,19 @@ export class SlackChat implements ChatPort {
     });
   }
 
+  /** With `key`, the message is tagged for `findPosted` (`keyBlockId`). */
   async post(
     channel: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
     const id = slackId(channel);
     const threadTs = options?.thread ? parseSlackMessage(options.thread).ts : undefined;
-    return this.postTo(id, message, threadTs);
+    return this.postTo(id, message, threadTs, options?.key);
   }
 
-  private async postTo(channel: string, message: ChatMessage, threadTs?: string) {
-    const { text, blocks } = renderForSlack(message);
+  private async postTo(channel: string, message: ChatMessage, threadTs?: string, key?: string) {
+    const { text, blocks } = renderForSlack(message, key ? { key } : {});
     const result = await this.call(`chat.postMessage ${channel}`, () =>
       this.client.chat.postMessage({
         channel,
@@ -131,9 +145,22 @@ export class SlackChat implements ChatPort {
     return slackChannel(parseSlackMessage(message).channel);
   }
 
+  /**
+   * A direct message is one conversation, whether it is addressed by the user (`sendDirect`) or
+   * by its `D…` id (a reply in the thread of a card sent by direct message), so both must count
+   * against one key: the `D…` id, Slack's own id for it and the one its limit is kept under. A
+   * user is mapped to it through the cache `sendDirect` fills; until this process has opened
+   * that conversation once, the user id stands in, so the very first direct message to someone
+   * and a reply in an older thread with them, sent in the same second, may share the channel's
+   * burst only loosely (at worst a 429 and a retry). Mapping `D…` ids back to users instead would
+   * leave the same gap the other way round (a `D…` id from an earlier run, before any
+   * `sendDirect`), and would key the limit by something Slack does not.
+   */
   rates(target: ChannelRef | UserRef, kind: 'post' | 'update'): PaceRate[] {
     if (kind === 'update') return [UPDATE_RATE];
-    return [{ key: `slack:channel:${slackId(target)}`, ...CHANNEL_RATE }, WORKSPACE_RATE];
+    const id = slackId(target);
+    const conversation = isUserId(id) ? (this.ims.get(id) ?? id) : id;
+    return [{ key: `slack:channel:${conversation}`, ...CHANNEL_RATE }, WORKSPACE_RATE];
   }
 
   /** Direct messages (`D…`) are private without asking (and asking would need `im:read`). */
@@ -163,18 +190,68 @@ export class SlackChat implements ChatPort {
     );
   }
 
-  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
-    const userId = slackId(user);
-    let im = this.ims.get(userId);
-    if (!im) {
-      const opened = await this.call(`conversations.open ${userId}`, () =>
-        this.client.conversations.open({ users: userId }),
+  async sendDirect(
+    user: UserRef,
+    message: ChatMessage,
+    options?: { key?: string },
+  ): Promise<MessageRef> {
+    return this.postTo(await this.imOf(slackId(user)), message, undefined, options?.key);
+  }
+
+  /** The direct-message conversation with a user, opened once per process. */
+  private async imOf(userId: string): Promise<string> {
+    const known = this.ims.get(userId);
+    if (known) return known;
+    const opened = await this.call(`conversations.open ${userId}`, () =>
+      this.client.conversations.open({ users: userId }),
+    );
+    const im = opened.channel?.id;
+    if (!im) throw new ChatFailure('rejected', 'conversations.open answered without a channel');
+    this.ims.set(userId, im);
+    return im;
+  }
+
+  /**
+   * Reads the conversation (or the thread) back from a little before `since`, newest first, for
+   * a message of this bot whose first block carries the key's tag. Needs the history scopes
+   * (channels:history, groups:history, im:history). conversations.history does not list thread
+   * replies, so a post in a thread is looked for with conversations.replies.
+   */
+  async findPosted(
+    target: ChannelRef | UserRef,
+    key: string,
+    options: { thread?: MessageRef; since: Date },
+  ): Promise<MessageRef | null> {
+    const id = slackId(target);
+    const channel = isUserId(id) ? await this.imOf(id) : id;
+    const tag = keyBlockId(key);
+    const window = {
+      channel,
+      oldest: slackTs(options.since.getTime() - CLOCK_SLACK_MS),
+      inclusive: true,
+      limit: HISTORY_PAGE,
+    };
+    const threadTs = options.thread ? parseSlackMessage(options.thread).ts : undefined;
+    let cursor: string | undefined;
+    do {
+      const page = await this.call(
+        `conversations.${threadTs ? 'replies' : 'history'} ${channel}`,
+        () =>
+          threadTs
+            ? this.client.conversations.replies({
+                ...window,
+                ts: threadTs,
+                ...(cursor ? { cursor } : {}),
+              })
+            : this.client.conversations.history({ ...window, ...(cursor ? { cursor } : {}) }),
       );
-      im = opened.channel?.id;
-      if (!im) throw new ChatFailure('rejected', 'conversations.open answered without a channel');
-      this.ims.set(userId, im);
-    }
-    return this.postTo(im, message);
+      const found = page.messages?.find(
+        (m) => m.user === this.botUserId && m.blocks?.[0]?.block_id === tag,
+      );
+      if (found?.ts) return slackMessage(channel, found.ts);
+      cursor = (page.has_more && page.response_metadata?.next_cursor) || undefined;
+    } while (cursor);
+    return null;
   }
 
   async pin(message: MessageRef): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { types } from '@slack/bolt';
 import {
   type ChatMessage,
@@ -84,11 +85,23 @@ function actionBlocks(buttons: readonly MessageButton[]): Block[] {
 }
 
 /**
+ * The block id that tags a message posted under an idempotency key, so `SlackChat.findPosted`
+ * can tell it in the channel's history: chat.postMessage has no key of its own. A hash, because
+ * keys carry platform references and may be long; 22 base64url characters are 132 bits.
+ */
+export const keyBlockId = (key: string) =>
+  `concord-${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+
+/**
  * Renders the core's message model as Slack blocks: the TLP label first, the title bold,
  * fields side by side, the body as mrkdwn, buttons (action_id = the core's action, value = its
  * id), and the footer as a dimmed context line. The fallback text is the plain-text rendering.
+ * With `key`, the first block carries `keyBlockId(key)`, the only block id in the message.
  */
-export function renderForSlack(message: ChatMessage): SlackRendered {
+export function renderForSlack(
+  message: ChatMessage,
+  options: { key?: string } = {},
+): SlackRendered {
   const blocks: Block[] = [];
   const head = [
     message.tlp ? `\`${tlpLabel(message.tlp)}\`` : '',
@@ -116,6 +129,12 @@ export function renderForSlack(message: ChatMessage): SlackRendered {
       elements: [{ type: 'mrkdwn', text: clip(escapeMrkdwn(message.footer), SECTION_TEXT) }],
     });
   }
+  const text = escapeMrkdwn(renderPlainText(message));
+  if (options.key) {
+    // A message with nothing but fallback text still needs a block to carry the tag.
+    const [first = mrkdwnSection(clip(text || ' ', SECTION_TEXT)), ...rest] = blocks;
+    blocks.splice(0, blocks.length, { ...first, block_id: keyBlockId(options.key) }, ...rest);
+  }
   // Past Slack's block limit the text fallback still carries everything.
-  return { text: escapeMrkdwn(renderPlainText(message)), blocks: blocks.slice(0, MAX_BLOCKS) };
+  return { text, blocks: blocks.slice(0, MAX_BLOCKS) };
 }

@@ -52,14 +52,31 @@ export interface ChatPort {
   archive(channel: ChannelRef): Promise<void>;
 
   /**
-   * Posts a message, in a thread when `thread` is given, and returns its reference.
-   * @example post('slack:C0123', { tlp: 'amber', title: 'Status' }, { thread: 'slack:C0123/1700000000.000100' })
+   * Posts a message, in a thread when `thread` is given, and returns its reference. `key`, when
+   * given, is the delivery's idempotency key (unique per message and recipient): the adapter
+   * passes it to a platform that drops repeats (Discord's nonce) and tags the message with it
+   * where `findPosted` can see it (a Slack block id).
+   * @example post('slack:C0123', { tlp: 'amber', title: 'Status' }, { thread: 'slack:C0123/1700000000.000100', key: 'EW-2026-4/slack:C0123' })
    */
   post(
     channel: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef>;
+
+  /**
+   * The message with idempotency key `key` (see `post`) that the bot posted to `target` (in the
+   * thread `thread`, when given) since `since`, or null. The delivery queue asks before posting
+   * again a message an earlier attempt may have posted (a crash between the post and marking it
+   * sent). Optional: a platform that drops repeated keys by itself (Discord) needs none, and
+   * without it the message is simply posted.
+   * @example await findPosted('slack:U0456', 'EW-2026-4/slack:U0456', { since: createdAt }) // 'slack:D0789/1700000000.000100' or null
+   */
+  findPosted?(
+    target: ChannelRef | UserRef,
+    key: string,
+    options: { thread?: MessageRef; since: Date },
+  ): Promise<MessageRef | null>;
 
   /**
    * The channel holding a message this adapter handed out, a direct-message channel included.
@@ -97,10 +114,11 @@ export interface ChatPort {
   postEphemeral(channel: ChannelRef, user: UserRef, message: ChatMessage): Promise<void>;
 
   /**
-   * Sends a direct message and returns its reference (its thread can carry replies).
-   * @example sendDirect('discord:5678', { tlp: 'red', title: 'Your code' }) // 'discord:91/92'
+   * Sends a direct message and returns its reference (its thread can carry replies). `key` as
+   * for `post`.
+   * @example sendDirect('discord:5678', { tlp: 'red', title: 'Your code' }, { key: 'FS-3/discord:5678' }) // 'discord:91/92'
    */
-  sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef>;
+  sendDirect(user: UserRef, message: ChatMessage, options?: { key?: string }): Promise<MessageRef>;
 
   /**
    * Pins a message in its channel. Optional: platforms without pins leave it out.

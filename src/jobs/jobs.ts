@@ -3,7 +3,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { ChatHub } from '../chat/hub.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { createDeliveryWorker, DeliveryQueue } from './deliveries.js';
+import { DeliveryQueue, RECLAIM_DEAD_EVERY_MS } from './deliveries.js';
+import { createDeliveryWorker } from './delivery-worker.js';
+import { Liveness } from './liveness.js';
 import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
 import { createScheduledWorker, type ItemHandler, type ScheduledWorkerOptions } from './worker.js';
@@ -25,12 +27,15 @@ export interface JobsOptions {
 }
 
 // A pacer that cannot reach Redis must fail fast, so the send goes unpaced instead of waiting
-// on a reconnecting client (its default retries a command 20 times).
+// on a reconnecting client (its default retries a command 20 times). The liveness key and the
+// dead-claims pass use the same connection, and fail fast for the same reason.
 const PACER_COMMAND_TIMEOUT_MS = 2_000;
 
 /**
  * Scheduling and delivery together: the scheduler and outbox queues, their workers, and one
  * reconciler that, at start and every minute, re-adds whatever Postgres says is due and missing.
+ * It also keeps this process's liveness key in Redis, and every few seconds takes back the
+ * delivery claims of processes whose key is gone (`DeliveryQueue.reclaimDead`).
  */
 export class Jobs {
   readonly scheduler: Scheduler;
@@ -38,12 +43,14 @@ export class Jobs {
   /** Paces every send under the platform limits, shared with every process on this Redis. */
   readonly pacer: Pacer;
   private readonly pacerRedis: Redis;
+  private readonly liveness: Liveness;
   private readonly workers: Worker[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private reclaimTimer: NodeJS.Timeout | undefined;
+  private reclaiming = false;
 
   constructor(private readonly options: JobsOptions) {
     this.scheduler = new Scheduler(options);
-    this.deliveries = new DeliveryQueue(options);
     this.pacerRedis = new Redis({
       ...options.connection,
       maxRetriesPerRequest: 1,
@@ -53,6 +60,11 @@ export class Jobs {
       options.logger.warn({ err: err.message }, 'pacer connection error'),
     );
     this.pacer = new Pacer(this.pacerRedis, options.prefix);
+    this.deliveries = new DeliveryQueue({ ...options, liveness: this.pacerRedis });
+    // Live from the start, not only once the workers run: the core may claim deliveries to post
+    // inline (`postNow`) as soon as it has Jobs.
+    this.liveness = new Liveness(this.pacerRedis, options.prefix, options.logger);
+    this.liveness.start();
   }
 
   /** Starts the workers of this process. Several processes may run them on the same queues. */
@@ -76,25 +88,40 @@ export class Jobs {
     return { items, deliveries };
   }
 
-  /** Reconciles now and every `reconcileEveryMs` (a minute by default) until `close`. */
+  /**
+   * Reconciles now and every `reconcileEveryMs` (a minute by default) until `close`; in between,
+   * takes back the claims of dead processes every `RECLAIM_DEAD_EVERY_MS`.
+   */
   async start(): Promise<void> {
     await this.reconcile();
+    const failed = (what: string) => (err: unknown) =>
+      this.options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, what);
     this.timer = setInterval(() => {
-      this.reconcile().catch((err: unknown) =>
-        this.options.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'reconcile failed',
-        ),
-      );
+      this.reconcile().catch(failed('reconcile failed'));
     }, this.options.reconcileEveryMs ?? 60_000);
     this.timer.unref();
+    this.reclaimTimer = setInterval(() => {
+      // One pass at a time: a slow database must not pile them up.
+      if (this.reclaiming) return;
+      this.reclaiming = true;
+      this.deliveries
+        .reclaimDead(this.options.clock?.() ?? new Date())
+        .catch(failed('taking back dead claims failed'))
+        .finally(() => {
+          this.reclaiming = false;
+        });
+    }, RECLAIM_DEAD_EVERY_MS);
+    this.reclaimTimer.unref();
   }
 
   /** Lets running jobs finish, then closes queues and workers (SIGTERM, SIGINT, end of the shell). */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.reclaimTimer);
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([this.scheduler.close(), this.deliveries.close()]);
+    // After the workers: until their last post is marked sent, the claims are this process's.
+    await this.liveness.stop();
     this.pacerRedis.disconnect();
   }
 }

@@ -11,12 +11,12 @@ import {
   type DeliveryInput,
   type DeliveryQueue,
   type DeliveryRow,
-  postNow,
   writeDelivery,
 } from './deliveries.js';
 import { type ItemRef, type ScheduledItem, type ScheduleInput, scheduleItem } from './items.js';
 import type { Pacer } from './pacer.js';
 import { ENQUEUE_LEAD_MS, SCHEDULED_QUEUE, type Scheduler } from './scheduler.js';
+import { postNow } from './send-delivery.js';
 
 /** What a handler gets: the locked row, the time, and its transaction. */
 export interface FireContext {

@@ -164,6 +164,57 @@ describe('messages', () => {
   });
 });
 
+describe('posts under an idempotency key (nonce)', () => {
+  const posts = () =>
+    h.fake.calls.filter((c) => c.route === 'POST /channels/{channel_id}/messages');
+
+  it('makes one message for a post repeated under one key: channel, thread and DM', async () => {
+    const chat = h.adapter.chat;
+    const card = await chat.post(general(), { title: 'EW-1' }, { key: 'EW-1/discord:general' });
+    expect(await chat.post(general(), { title: 'EW-1' }, { key: 'EW-1/discord:general' })).toBe(
+      card,
+    );
+    const other = await chat.post(general(), { title: 'EW-1' }, { key: 'EW-1/discord:other' });
+    const unkeyed = await chat.post(general(), { title: 'EW-1' });
+    expect(new Set([card, other, unkeyed]).size).toBe(3);
+    expect(messagesIn(h.fake.state, idOf(general()))).toHaveLength(3);
+
+    const reply = await chat.post(general(), { body: 'a' }, { thread: card, key: 'EW-1/a' });
+    expect(await chat.post(general(), { body: 'a' }, { thread: card, key: 'EW-1/a' })).toBe(reply);
+    expect(messagesIn(h.fake.state, idOf(card).split('/')[1] ?? '')).toHaveLength(1);
+
+    const bob = discordUser(h.fake.user('bob').id);
+    const dm = await chat.sendDirect(bob, { title: 'EW-1' }, { key: 'EW-1/discord:bob' });
+    expect(await chat.sendDirect(bob, { title: 'EW-1' }, { key: 'EW-1/discord:bob' })).toBe(dm);
+    expect(messagesIn(h.fake.state, idOf(dm).split('/')[0] ?? '')).toHaveLength(1);
+
+    const keyed = posts().filter((c) => (c.body as { nonce?: string }).nonce !== undefined);
+    expect(keyed).toHaveLength(7);
+    for (const call of keyed) {
+      expect(call.body).toMatchObject({ nonce: expect.any(String), enforce_nonce: true });
+      expect((call.body as { nonce: string }).nonce.length).toBeLessThanOrEqual(25);
+    }
+    expect(h.fake.state.messages.get(idOf(card).split('/')[1] ?? '')?.nonce).toBe(
+      (keyed[0]?.body as { nonce?: string } | undefined)?.nonce,
+    );
+  });
+
+  it('does not post again a message whose answer timed out after Discord made it', async () => {
+    h.fake.latencyMs = 600;
+    const slow = h.adapter.chat.post(general(), { body: 'slow' }, { key: 'EW-2/general' });
+    expect((await failure(slow)).kind).toBe('unavailable');
+    h.fake.latencyMs = 0;
+    // discord.js retried the timed-out request; the next attempt of the delivery posts again.
+    const again = await h.adapter.chat.post(general(), { body: 'slow' }, { key: 'EW-2/general' });
+    // Requests still held by the fake's latency land too.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(posts().length).toBeGreaterThanOrEqual(3);
+    const made = messagesIn(h.fake.state, idOf(general()));
+    expect(made).toHaveLength(1);
+    expect(again).toBe(discordMessage(idOf(general()), made[0]?.id ?? ''));
+  });
+});
+
 describe('failures', () => {
   it('turns 50013 into missing_permission naming what to grant', async () => {
     h.fake.failNext('POST /guilds/{guild_id}/channels', {

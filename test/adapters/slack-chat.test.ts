@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSlack } from '../../adapters/slack/index.js';
+import { keyBlockId } from '../../adapters/slack/render.js';
 import { ChatFailure } from '../../src/chat/errors.js';
 import { type ChannelRef, channelRef, messageRef, userRef } from '../../src/chat/refs.js';
 import { createHttpServer } from '../../src/http/server.js';
@@ -175,6 +176,109 @@ describe('the chat port', () => {
     expect(chat().channelLink(slackChannelOf(target.id))).toBe(
       `https://slack.com/app_redirect?channel=${target.id}`,
     );
+  });
+});
+
+describe('posts under an idempotency key, found again after a crash', () => {
+  const card = { tlp: 'amber' as const, title: 'Early warning', body: 'wiper' };
+  const longAgo = () => new Date(Date.now() - 5 * 60_000);
+
+  it('tags the first block with the key, and finds the post in the channel by it', async () => {
+    const { user, channel } = seat(h.fake);
+    const where = slackChannelOf(channel.id);
+    const since = new Date();
+    h.fake.userPosts(channel.id, user.id, 'noise');
+    const tagged = await chat().post(where, card, { key: 'EW-1/slack:C1' });
+    await chat().post(where, card);
+    await chat().post(where, card, { key: 'EW-1/slack:C2' });
+
+    const [, first] = h.fake.messagesIn(channel.id);
+    expect(first?.blocks?.[0]).toMatchObject({ block_id: keyBlockId('EW-1/slack:C1') });
+    expect(keyBlockId('EW-1/slack:C1')).toMatch(/^concord-[\w-]{22}$/);
+    expect(await chat().findPosted(where, 'EW-1/slack:C1', { since })).toBe(tagged);
+    expect(await chat().findPosted(where, 'EW-1/slack:C3', { since })).toBeNull();
+    expect(params('conversations.history')[0]).toEqual({
+      channel: channel.id,
+      oldest: ((since.getTime() - 60_000) / 1000).toFixed(6),
+      inclusive: 'true',
+      limit: '200',
+    });
+  });
+
+  it('does not take a post without the key, or one from before `since`, for it', async () => {
+    const { user, channel } = seat(h.fake);
+    const where = slackChannelOf(channel.id);
+    await chat().post(where, card);
+    expect(await chat().findPosted(where, 'EW-2/x', { since: longAgo() })).toBeNull();
+    const posted = await chat().post(where, card, { key: 'EW-2/x' });
+    const later = new Date(Date.now() + 2 * 60_000);
+    expect(await chat().findPosted(where, 'EW-2/x', { since: later })).toBeNull();
+    // A busy channel: the post is on the second page of history.
+    for (let i = 0; i < 250; i++) h.fake.userPosts(channel.id, user.id, `chatter ${i}`);
+    const before = params('conversations.history').length;
+    expect(await chat().findPosted(where, 'EW-2/x', { since: longAgo() })).toBe(posted);
+    expect(params('conversations.history').slice(before)).toEqual([
+      expect.not.objectContaining({ cursor: expect.anything() }),
+      expect.objectContaining({ cursor: expect.any(String) }),
+    ]);
+  });
+
+  it('finds a reply in a thread, which the channel history does not list', async () => {
+    const { channel } = seat(h.fake);
+    const where = slackChannelOf(channel.id);
+    const root = await chat().post(where, card, { key: 'REQ-1/card' });
+    await chat().post(where, { body: 'other' }, { thread: root, key: 'REQ-1/other' });
+    const reply = await chat().post(where, { body: 'answer' }, { thread: root, key: 'REQ-1/a' });
+    const since = longAgo();
+    expect(await chat().findPosted(where, 'REQ-1/a', { since })).toBeNull();
+    expect(await chat().findPosted(where, 'REQ-1/a', { since, thread: root })).toBe(reply);
+    expect(await chat().findPosted(where, 'REQ-1/b', { since, thread: root })).toBeNull();
+    expect(params('conversations.replies')[0]).toMatchObject({
+      channel: channel.id,
+      ts: root.split('/')[1],
+    });
+  });
+
+  it('finds a direct message by the user, opening the conversation after a restart', async () => {
+    const user = h.fake.addUser({ name: 'contact' });
+    const to = userRef('slack', user.id);
+    const sent = await chat().sendDirect(to, card, { key: 'EW-3/slack:U' });
+    // A new process: its own adapter, with no conversation opened yet.
+    const restarted = await startSlack({
+      botToken: h.fake.botToken,
+      signingSecret: h.fake.signingSecret,
+      apiUrl: h.fake.apiUrl,
+      http: createHttpServer(createLogger('silent')),
+      inbound: h.inbound,
+      logger: createLogger('silent'),
+    });
+    try {
+      expect(await restarted.chat.findPosted(to, 'EW-3/slack:U', { since: longAgo() })).toBe(sent);
+      expect(await restarted.chat.findPosted(to, 'EW-3/other', { since: longAgo() })).toBeNull();
+      const thread = await restarted.chat.post(
+        restarted.chat.channelOf(sent),
+        { body: 'reply' },
+        { thread: sent, key: 'EW-3/reply' },
+      );
+      expect(
+        await chat().findPosted(chat().channelOf(sent), 'EW-3/reply', {
+          since: longAgo(),
+          thread: sent,
+        }),
+      ).toBe(thread);
+    } finally {
+      await restarted.close();
+    }
+    expect(params('conversations.open')).toEqual([{ users: user.id }, { users: user.id }]);
+  });
+
+  it('paces a direct message and a reply in its thread as one conversation', async () => {
+    const user = h.fake.addUser({ name: 'paced' });
+    const to = userRef('slack', user.id);
+    const sent = await chat().sendDirect(to, card);
+    const im = chat().channelOf(sent);
+    expect(chat().rates(to, 'post')[0]?.key).toBe(`slack:channel:${im.slice('slack:'.length)}`);
+    expect(chat().rates(im, 'post')[0]?.key).toBe(chat().rates(to, 'post')[0]?.key);
   });
 });
 

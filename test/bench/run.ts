@@ -1,11 +1,13 @@
 import { benchAck } from './ack.js';
 import { benchDirectory } from './directory.js';
+import { benchFanout } from './fanout.js';
 import { benchFollowups } from './followups.js';
 
 /** `npm run bench -- <name>`: each benchmark prints a table and writes bench-results/<name>.json. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   ack: benchAck,
   directory: benchDirectory,
+  fanout: benchFanout,
   followups: benchFollowups,
 };
 

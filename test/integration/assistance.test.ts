@@ -17,7 +17,8 @@ import {
   scheduledItems,
 } from '../../src/db/schema/index.js';
 import { escalateRouting } from '../../src/domain/routing/escalate.js';
-import { postClaimed, sendDelivery, writeDelivery } from '../../src/jobs/deliveries.js';
+import { writeDelivery } from '../../src/jobs/deliveries.js';
+import { postClaimed, sendDelivery } from '../../src/jobs/send-delivery.js';
 import { makeTestCore, type TestCore, tableCounts } from '../support/core.js';
 import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
 import { MemoryChat } from '../support/memory-chat.js';

@@ -7,13 +7,21 @@ import { type ChannelRef, channelRef, userRef } from '../../src/chat/refs.js';
 import type { Storage } from '../../src/db/client.js';
 import { deliveries } from '../../src/db/schema/index.js';
 import {
-  createDeliveryWorker,
   type DeliveryInput,
-  postNow,
+  RECLAIM_DEAD_EVERY_MS,
   writeDelivery,
 } from '../../src/jobs/deliveries.js';
+import { createDeliveryWorker } from '../../src/jobs/delivery-worker.js';
 import { scheduleItem } from '../../src/jobs/items.js';
+import {
+  aliveKey,
+  aliveSettlingKey,
+  aliveSinceKey,
+  Liveness,
+  PROCESS_CLAIMANT,
+} from '../../src/jobs/liveness.js';
 import { Pacer } from '../../src/jobs/pacer.js';
+import { postNow } from '../../src/jobs/send-delivery.js';
 import type { ItemHandler } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
 import { eventually, type JobsHarness, makeJobsHarness, sleep } from '../support/jobs.js';
@@ -482,5 +490,133 @@ describe('pacing under the platform limits', () => {
     expect(h.chat.sent).toHaveLength(3);
     expect(lines.filter((l) => l.includes('pacing failed; sending unpaced'))).toHaveLength(3);
     dead.disconnect();
+  });
+});
+
+describe('claims of processes that died', () => {
+  const DEAD = 'host-a:101:dead';
+  const LIVE = 'host-b:202:live';
+  let redis: Redis;
+
+  beforeEach(async () => {
+    redis = new Redis(h.connection);
+    // The harness's Jobs wrote the first liveness key on this (fresh) prefix; skip the settling
+    // period that follows, as if it had been running for a while.
+    await eventually(
+      async () => (await redis.exists(aliveSinceKey(h.prefix))) === 1,
+      2_000,
+      'the first liveness key',
+    );
+    await redis.del(aliveSettlingKey(h.prefix));
+  });
+  afterEach(async () => {
+    await redis.del(aliveSinceKey(h.prefix), aliveSettlingKey(h.prefix));
+    redis.disconnect();
+  });
+
+  /** Marks a delivery as claimed by `by`, `agoMs` ago, as that process's sender would have. */
+  async function claimAs(id: number, by: string, agoMs: number) {
+    await storage.db
+      .update(deliveries)
+      .set({
+        status: 'sending',
+        claimedBy: by,
+        claimedAt: new Date(Date.now() - agoMs),
+        attempts: 1,
+      })
+      .where(eq(deliveries.id, id));
+  }
+
+  it('takes back at once a claim whose process is gone, not a live one’s or a recent one', async () => {
+    const gone = await write({ key: 'gone', mode: 'channel', target: ops, message: card('1') });
+    const live = await write({ key: 'live', mode: 'channel', target: ops, message: card('2') });
+    const recent = await write({ key: 'recent', mode: 'channel', target: ops, message: card('3') });
+    await claimAs(gone, DEAD, 30_000);
+    await claimAs(live, LIVE, 30_000);
+    await claimAs(recent, DEAD, 2_000);
+    await redis.set(aliveKey(h.prefix, LIVE), '1', 'PX', 15_000);
+    h.startDeliveryWorker();
+
+    expect(await h.deliveries.reclaimDead()).toBe(1);
+    await eventually(sentRow(gone), 5_000, 'the taken-back delivery');
+    expect(await rowOf(gone)).toMatchObject({ attempts: 2, claimedBy: PROCESS_CLAIMANT });
+    expect(await rowOf(live)).toMatchObject({ status: 'sending', claimedBy: LIVE });
+    expect(await rowOf(recent)).toMatchObject({ status: 'sending', claimedBy: DEAD });
+    expect(h.chat.sent.map((s) => s.key)).toEqual(['gone']);
+    // Without the liveness rule, the claim timeout (two minutes) would have held all three.
+    expect(await h.deliveries.reclaimDead()).toBe(0);
+  });
+
+  it('runs the pass every few seconds once Jobs has started', async () => {
+    h.startDeliveryWorker();
+    await h.jobs.start();
+    const id = await write({
+      key: 'later',
+      mode: 'direct',
+      target: userRef('shell', 'ann'),
+      message: card('x'),
+    });
+    await claimAs(id, DEAD, 30_000);
+    const started = Date.now();
+    await eventually(sentRow(id), 8_000, 'the pass after start');
+    expect(Date.now() - started).toBeLessThan(RECLAIM_DEAD_EVERY_MS + 2_000);
+  });
+
+  it('leaves claims alone while a missing key proves nothing: a new or wiped Redis', async () => {
+    const id = await write({ key: 'wiped', mode: 'channel', target: ops, message: card('w') });
+    await claimAs(id, DEAD, 30_000);
+    await redis.del(aliveSinceKey(h.prefix));
+    expect(await h.deliveries.reclaimDead()).toBe(0);
+    // The first renewal after the wipe starts the settling period: every live process rewrites
+    // its key within it.
+    await new Liveness(redis, h.prefix, createLogger('silent'), LIVE).renew();
+    expect(await redis.exists(aliveSettlingKey(h.prefix))).toBe(1);
+    expect(await h.deliveries.reclaimDead()).toBe(0);
+    await redis.del(aliveSettlingKey(h.prefix));
+    expect(await h.deliveries.reclaimDead()).toBe(1);
+  });
+
+  it('does not post twice what the dead process posted before marking it sent', async () => {
+    const inputs: DeliveryInput[] = [
+      { key: 'posted/channel', mode: 'channel', target: ops, message: card('c') },
+      {
+        key: 'posted/direct',
+        mode: 'direct',
+        target: userRef('shell', 'kadri'),
+        message: card('d'),
+      },
+    ];
+    const refs = new Map<number, string>();
+    for (const input of inputs) {
+      // Written claimed, to post inline, by the process that then died right after posting.
+      const id = (await writeDelivery(storage.db, input, { claimedAt: new Date() })) ?? 0;
+      expect((await rowOf(id)).claimedBy).toBe(PROCESS_CLAIMANT);
+      refs.set(
+        id,
+        input.mode === 'direct'
+          ? await h.chat.sendDirect(userRef('shell', 'kadri'), input.message, { key: input.key })
+          : await h.chat.post(ops, input.message, { key: input.key }),
+      );
+      await claimAs(id, DEAD, 30_000);
+    }
+    h.startDeliveryWorker();
+    expect(await h.deliveries.reclaimDead()).toBe(2);
+    for (const [id, ref] of refs) {
+      await eventually(sentRow(id), 5_000, 'the delivery marked sent');
+      expect(await rowOf(id)).toMatchObject({ messageRef: ref, attempts: 2 });
+    }
+    expect(h.chat.sent).toHaveLength(2);
+  });
+
+  it('keeps a liveness key while Jobs runs and removes it on close', async () => {
+    const other = makeJobsHarness(storage.db);
+    const key = aliveKey(other.prefix, PROCESS_CLAIMANT);
+    await eventually(async () => (await redis.exists(key)) === 1, 2_000, 'the liveness key');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(10_000);
+    expect(ttl).toBeLessThanOrEqual(15_000);
+    await other.close();
+    expect(await redis.exists(key)).toBe(0);
+    await redis.del(aliveSinceKey(other.prefix), aliveSettlingKey(other.prefix));
   });
 });

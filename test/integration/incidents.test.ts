@@ -11,7 +11,7 @@ import {
   scheduledItems,
 } from '../../src/db/schema/index.js';
 import { incidentStatusReminder } from '../../src/domain/incidents/reminders.js';
-import { postClaimed } from '../../src/jobs/deliveries.js';
+import { postClaimed } from '../../src/jobs/send-delivery.js';
 import { makeTestCore, type TestCore, tableCounts } from '../support/core.js';
 import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
 import { fireDirectly } from '../support/jobs.js';

@@ -6,11 +6,8 @@ import { ChatHub } from '../../src/chat/hub.js';
 import type { Database } from '../../src/db/client.js';
 import { auditLog } from '../../src/db/schema/index.js';
 import { recordAudit } from '../../src/domain/audit.js';
-import {
-  createDeliveryWorker,
-  type DeliveryQueue,
-  writeDelivery,
-} from '../../src/jobs/deliveries.js';
+import { type DeliveryQueue, writeDelivery } from '../../src/jobs/deliveries.js';
+import { createDeliveryWorker } from '../../src/jobs/delivery-worker.js';
 import type { ScheduledItem } from '../../src/jobs/items.js';
 import { Jobs } from '../../src/jobs/jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';

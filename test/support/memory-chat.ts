@@ -26,6 +26,10 @@ export interface MemoryMessage {
   thread?: MessageRef;
   message: ChatMessage;
   edits: number;
+  /** The idempotency key it was posted under, if any. */
+  key?: string;
+  /** When it was posted (Date.now()). */
+  at: number;
 }
 
 /**
@@ -119,7 +123,7 @@ export class MemoryChat implements ChatPort {
   async post(
     channel: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
     this.enter('post');
     if (this.channel(channel).archived) throw new ChatFailure('rejected', 'is_archived');
@@ -129,9 +133,29 @@ export class MemoryChat implements ChatPort {
       channel,
       message,
       edits: 0,
+      at: Date.now(),
       ...(options?.thread ? { thread: options.thread } : {}),
+      ...(options?.key ? { key: options.key } : {}),
     });
     return ref;
+  }
+
+  /** A message posted under `key` to `target` (a user: their direct conversation) since `since`. */
+  async findPosted(
+    target: ChannelRef | UserRef,
+    key: string,
+    options: { thread?: MessageRef; since: Date },
+  ): Promise<MessageRef | null> {
+    this.enter('findPosted');
+    const dm = channelRef(this.platform, `D${localPart(target)}`);
+    const found = this.messages.find(
+      (m) =>
+        (m.channel === target || m.channel === dm) &&
+        m.key === key &&
+        m.thread === options.thread &&
+        m.at >= options.since.getTime(),
+    );
+    return found?.ref ?? null;
   }
 
   /** `slack:C1/7` is in `slack:C1`; a direct message `slack:Dkadri/8` in `slack:Dkadri`. */
@@ -161,7 +185,11 @@ export class MemoryChat implements ChatPort {
     this.enter('postEphemeral');
   }
 
-  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
+  async sendDirect(
+    user: UserRef,
+    message: ChatMessage,
+    options?: { key?: string },
+  ): Promise<MessageRef> {
     this.enter('sendDirect');
     this.directs.push({ user, message });
     // The conversation is a private channel of the bot and the person: its messages have threads.
@@ -177,7 +205,14 @@ export class MemoryChat implements ChatPort {
       });
     }
     const ref = messageRef(this.platform, `D${localPart(user)}/${++this.seq}`);
-    this.messages.push({ ref, channel: dm, message, edits: 0 });
+    this.messages.push({
+      ref,
+      channel: dm,
+      message,
+      edits: 0,
+      at: Date.now(),
+      ...(options?.key ? { key: options.key } : {}),
+    });
     return ref;
   }
 

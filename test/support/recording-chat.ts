@@ -19,6 +19,8 @@ export interface Recorded {
   ref: MessageRef;
   /** For a post in a thread: the message it hangs off. */
   thread?: MessageRef;
+  /** The idempotency key it was posted under, if any. */
+  key?: string;
 }
 
 /** An edit of an earlier message, as `update` received it. */
@@ -32,6 +34,7 @@ export interface RecordedUpdate {
  * A chat port for tests and benchmarks of the core: it answers as the shell platform and records
  * every post, direct message and edit with the time it arrived. `failNext` makes the next posts
  * (not edits) throw, as a platform outage would; `paceRates` is what `rates` answers.
+ * `findPosted` finds what was recorded under a key, as a platform that can be asked would.
  */
 export class RecordingChat implements ChatPort {
   readonly platform = 'shell' as const;
@@ -56,7 +59,7 @@ export class RecordingChat implements ChatPort {
   async post(
     channel: ChannelRef,
     message: ChatMessage,
-    options?: { thread?: MessageRef },
+    options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
     this.maybeFail();
     const ref = messageRef('shell', `${localPart(channel)}/${++this.seq}`);
@@ -67,6 +70,7 @@ export class RecordingChat implements ChatPort {
       at: Date.now(),
       ref,
       ...(options?.thread ? { thread: options.thread } : {}),
+      ...(options?.key ? { key: options.key } : {}),
     });
     return ref;
   }
@@ -74,11 +78,36 @@ export class RecordingChat implements ChatPort {
     this.updates.push({ ref, message, at: Date.now() });
   }
   async postEphemeral(): Promise<void> {}
-  async sendDirect(user: UserRef, message: ChatMessage): Promise<MessageRef> {
+  async sendDirect(
+    user: UserRef,
+    message: ChatMessage,
+    options?: { key?: string },
+  ): Promise<MessageRef> {
     this.maybeFail();
     const ref = messageRef('shell', `@${localPart(user)}/${++this.seq}`);
-    this.sent.push({ kind: 'direct', to: user, message, at: Date.now(), ref });
+    this.sent.push({
+      kind: 'direct',
+      to: user,
+      message,
+      at: Date.now(),
+      ref,
+      ...(options?.key ? { key: options.key } : {}),
+    });
     return ref;
+  }
+  async findPosted(
+    target: ChannelRef | UserRef,
+    key: string,
+    options: { thread?: MessageRef; since: Date },
+  ): Promise<MessageRef | null> {
+    const found = this.sent.find(
+      (s) =>
+        s.to === target &&
+        s.key === key &&
+        s.thread === options.thread &&
+        s.at >= options.since.getTime(),
+    );
+    return found?.ref ?? null;
   }
   /** `shell:#ops/3` is in `shell:#ops`; a direct message `shell:@kadri/4` in `shell:@kadri`. */
   channelOf(message: MessageRef): ChannelRef {

@@ -7,6 +7,10 @@ export interface MessageParts {
   components?: unknown[];
   flags?: number;
   messageReference?: { message_id: string; fail_if_not_exists: boolean };
+  /** At most 25 characters, or an integer. */
+  nonce?: string | number;
+  /** Return the message created with the same nonce moments ago instead of a second one. */
+  enforceNonce?: boolean;
 }
 
 const asArray = (v: unknown, what: string): unknown[] => {
@@ -83,6 +87,12 @@ export function readMessageBody(body: unknown, mode: 'create' | 'edit'): Message
     parts.components = components;
   }
   if (typeof b.flags === 'number') parts.flags = b.flags;
+  if (mode === 'create' && b.nonce !== undefined && b.nonce !== null) {
+    if (typeof b.nonce === 'string' ? b.nonce.length > 25 : !Number.isInteger(b.nonce))
+      throw INVALID_FORM('nonce must be an integer or at most 25 characters');
+    parts.nonce = b.nonce as string | number;
+  }
+  if (mode === 'create' && b.enforce_nonce === true) parts.enforceNonce = true;
   if (b.message_reference) {
     const ref = objectBody(b.message_reference);
     parts.messageReference = {

@@ -13,7 +13,14 @@ import {
   UNKNOWN_MESSAGE,
 } from './routes.js';
 import { readOverwrite } from './routes-guild.js';
-import { addMessage, addThread, CHANNEL, isThreadType } from './state.js';
+import {
+  addMessage,
+  addThread,
+  CHANNEL,
+  isThreadType,
+  messageByNonce,
+  rememberNonce,
+} from './state.js';
 
 const WRONG_CHANNEL_TYPE = () =>
   new DiscordApiError(400, 50024, 'Cannot execute action on this channel type');
@@ -97,6 +104,11 @@ export const channelRoutes: RouteDef[] = [
       const channel = channelOf(ctx, params.channel_id);
       if (channel.type === CHANNEL.category) throw WRONG_CHANNEL_TYPE();
       const parts = readMessageBody(body, 'create');
+      // With enforce_nonce, a nonce this author used here moments ago answers with that message.
+      if (parts.enforceNonce && parts.nonce !== undefined) {
+        const earlier = messageByNonce(ctx.state, channel.id, ctx.state.bot.id, parts.nonce);
+        if (earlier) return ok(messageJson(ctx.state, earlier));
+      }
       const ref = parts.messageReference;
       if (ref?.fail_if_not_exists && !ctx.state.messages.has(ref.message_id))
         throw INVALID_FORM('message_reference: Unknown message');
@@ -105,10 +117,12 @@ export const channelRoutes: RouteDef[] = [
         embeds: parts.embeds ?? [],
         components: parts.components ?? [],
         flags: parts.flags ?? 0,
+        ...(parts.nonce !== undefined ? { nonce: parts.nonce } : {}),
         ...(ref
           ? { type: 19, message_reference: { message_id: ref.message_id, channel_id: channel.id } }
           : {}),
       });
+      rememberNonce(ctx.state, message);
       dispatchMessage(ctx, 'MESSAGE_CREATE', message);
       return ok(messageJson(ctx.state, message));
     },

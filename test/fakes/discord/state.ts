@@ -87,6 +87,8 @@ export interface FakeMessage {
   pinned: boolean;
   webhook_id?: string;
   message_reference?: { message_id: string; channel_id?: string };
+  /** What the sender passed to tell its own message by (echoed back, as Discord does). */
+  nonce?: string | number;
 }
 
 /** A registered guild application command. */
@@ -124,6 +126,8 @@ export interface FakeGuildState {
   /** Channel id → pinned message ids, oldest first. */
   pins: Map<string, string[]>;
   commands: FakeCommand[];
+  /** `channel/author/nonce` → the message created with that nonce, and when (for `enforce_nonce`). */
+  nonces: Map<string, { messageId: string; at: number }>;
 }
 
 /** A user; bots have no global name. */
@@ -153,6 +157,7 @@ export function createGuildState(botId: string): FakeGuildState {
     messages: new Map(),
     pins: new Map(),
     commands: [],
+    nonces: new Map(),
   };
   addTextChannel(state, 'general');
   return state;
@@ -233,6 +238,36 @@ export function addMessage(
   state.messages.set(message.id, message);
   channel.last_message_id = message.id;
   return message;
+}
+
+/** How long Discord remembers a nonce for `enforce_nonce` ("the past few minutes"). */
+export const NONCE_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The message `author` created in `channel` with `nonce` within `NONCE_WINDOW_MS`, if any;
+ * `remember` records a new one. Older entries are dropped as they are met.
+ */
+export function messageByNonce(
+  state: FakeGuildState,
+  channelId: string,
+  authorId: string,
+  nonce: string | number,
+  nowMs = Date.now(),
+): FakeMessage | undefined {
+  const key = `${channelId}/${authorId}/${nonce}`;
+  const seen = state.nonces.get(key);
+  if (!seen) return undefined;
+  if (nowMs - seen.at > NONCE_WINDOW_MS) {
+    state.nonces.delete(key);
+    return undefined;
+  }
+  return state.messages.get(seen.messageId);
+}
+
+export function rememberNonce(state: FakeGuildState, message: FakeMessage, nowMs = Date.now()) {
+  if (message.nonce === undefined) return;
+  const key = `${message.channel_id}/${message.author.id}/${message.nonce}`;
+  state.nonces.set(key, { messageId: message.id, at: nowMs });
 }
 
 /** A channel's messages, oldest first. */

@@ -39,7 +39,8 @@ function content(params: Params): { text: string; blocks?: unknown[] } | Answer 
 
 const isAnswer = (value: object): value is Answer => 'ok' in value;
 
-function messageJson(ctx: MethodContext, m: FakeMessage): Record<string, unknown> {
+/** A message as the Web API returns it (`objs_message`, the fields the app reads). */
+export function messageJson(ctx: MethodContext, m: FakeMessage): Record<string, unknown> {
   return {
     type: 'message',
     text: m.text,

@@ -1,3 +1,4 @@
+import { messageJson } from './chat-methods.js';
 import {
   type Answer,
   fail,
@@ -9,7 +10,15 @@ import {
   str,
   visibleChannel,
 } from './params.js';
-import { addChannel, channelByName, conversationJson, nextId } from './workspace.js';
+import {
+  addChannel,
+  channelByName,
+  conversationJson,
+  type FakeMessage,
+  findMessage,
+  messagesIn,
+  nextId,
+} from './workspace.js';
 
 // Slack's rule: lowercase letters, digits, hyphens and underscores, at most 80 characters.
 const CHANNEL_NAME = /^[a-z0-9_-]+$/;
@@ -155,6 +164,123 @@ function open(ctx: MethodContext, params: Params): Answer {
   return { ok: true, channel: { id: im.id } };
 }
 
+/** A Slack timestamp (`1700000000.000042`, or `1700000000`) as microseconds, for comparing. */
+function micros(ts: string): bigint | undefined {
+  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(ts);
+  if (!match?.[1]) return undefined;
+  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
+}
+
+interface Window {
+  oldest: bigint;
+  latest: bigint | undefined;
+  inclusive: boolean;
+  limit: number;
+  offset: number;
+}
+
+/** `oldest`, `latest`, `inclusive`, `limit` (default 100, at most 999) and `cursor`, as Slack reads them. */
+function readWindow(params: Params): Window | Answer {
+  const oldest = micros(str(params, 'oldest') ?? '0');
+  const latestText = str(params, 'latest');
+  const latest = latestText === undefined ? undefined : micros(latestText);
+  if (oldest === undefined) return fail('invalid_ts_oldest');
+  if (latestText !== undefined && latest === undefined) return fail('invalid_ts_latest');
+  const limitText = str(params, 'limit');
+  const limit = limitText === undefined ? 100 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) return fail('invalid_limit');
+  const cursor = str(params, 'cursor');
+  const offset = cursor ? decodeCursor(cursor) : 0;
+  if (offset === undefined) return fail('invalid_cursor');
+  return {
+    oldest,
+    latest,
+    inclusive: flag(params, 'inclusive'),
+    limit: Math.min(limit || 100, 999),
+    offset,
+  };
+}
+
+const isWindow = (w: Window | Answer): w is Window => !('ok' in w);
+
+function within(w: Window, ts: string): boolean {
+  const t = micros(ts) ?? 0n;
+  const afterOldest = w.inclusive ? t >= w.oldest : t > w.oldest;
+  const beforeLatest = w.latest === undefined || (w.inclusive ? t <= w.latest : t < w.latest);
+  return afterOldest && beforeLatest;
+}
+
+/** One page of `messages` from the window's offset, with `has_more` and the next cursor. */
+function page(ctx: MethodContext, w: Window, messages: FakeMessage[]) {
+  const slice = messages.slice(w.offset, w.offset + w.limit);
+  const more = w.offset + slice.length < messages.length;
+  return {
+    messages: slice.map((m) => messageJson(ctx, m)),
+    has_more: more,
+    ...(more ? { response_metadata: { next_cursor: encodeCursor(w.offset + slice.length) } } : {}),
+  };
+}
+
+/** A conversation the bot may read: visible to it, and (unlike the API for people) joined. */
+function readable(ctx: MethodContext, params: Params) {
+  const channel = visibleChannel(ctx, str(params, 'channel'));
+  if (!channel) return fail('channel_not_found');
+  if (!channel.members.includes(ctx.ws.bot.userId)) return fail('not_in_channel');
+  return channel;
+}
+
+/**
+ * The conversation's messages in the window, newest first. Thread replies are not listed (they
+ * are read with conversations.replies); a parent is, with its thread fields.
+ */
+function history(ctx: MethodContext, params: Params): Answer {
+  const channel = readable(ctx, params);
+  if ('ok' in channel) return channel;
+  const w = readWindow(params);
+  if (!isWindow(w)) return w;
+  const listed = messagesIn(ctx.ws, channel.id)
+    .filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && within(w, m.ts))
+    .reverse();
+  return {
+    ok: true,
+    ...page(ctx, w, listed),
+    pin_count: ctx.ws.pins.get(channel.id)?.length ?? 0,
+    channel_actions_ts: null,
+    channel_actions_count: 0,
+  };
+}
+
+/**
+ * A thread, oldest first: its parent (always, as the first message of the first page), then the
+ * replies in the window. A message without replies is a thread of one.
+ */
+function replies(ctx: MethodContext, params: Params): Answer {
+  const channel = readable(ctx, params);
+  if ('ok' in channel) return channel;
+  const w = readWindow(params);
+  if (!isWindow(w)) return w;
+  const parent = findMessage(ctx.ws, channel.id, str(params, 'ts') ?? '');
+  if (!parent) return fail('thread_not_found');
+  const root = parent.thread_ts ?? parent.ts;
+  const first = findMessage(ctx.ws, channel.id, root) ?? parent;
+  const thread = messagesIn(ctx.ws, channel.id).filter(
+    (m) => m.thread_ts === root && m.ts !== root && within(w, m.ts),
+  );
+  const answer = page(ctx, w, [first, ...thread]);
+  const replyCount = messagesIn(ctx.ws, channel.id).filter(
+    (m) => m.thread_ts === root && m.ts !== root,
+  ).length;
+  return {
+    ok: true,
+    ...answer,
+    messages: answer.messages.map((m) =>
+      m.ts === root
+        ? { ...m, reply_count: replyCount, subscribed: false }
+        : { ...m, parent_user_id: first.user },
+    ),
+  };
+}
+
 function authTest(ctx: MethodContext): Answer {
   const { team, bot } = ctx.ws;
   return {
@@ -193,6 +319,8 @@ export const CONVERSATION_METHODS: Record<string, MethodHandler> = {
   'conversations.invite': invite,
   'conversations.archive': archive,
   'conversations.list': listConversations,
+  'conversations.history': history,
+  'conversations.replies': replies,
   'conversations.info': info,
   'conversations.open': open,
   'conversations.setTopic': setTopic,

@@ -56,8 +56,9 @@ export function visibleChannel(
 
 /**
  * Blocks as Slack validates them, in part: a JSON array of at most 50 typed blocks, section text
- * at most 3000 characters, button labels at most 75, and action ids unique within their block.
- * Returns the parsed blocks, `undefined` when absent, or an error code.
+ * at most 3000 characters, block ids at most 255 characters and unique within the message,
+ * button labels at most 75, and action ids unique within their block. Returns the parsed blocks,
+ * `undefined` when absent, or an error code.
  */
 export function parseBlocks(params: Params): unknown[] | undefined | { error: string } {
   const raw = params.blocks;
@@ -70,8 +71,15 @@ export function parseBlocks(params: Params): unknown[] | undefined | { error: st
   }
   if (!Array.isArray(blocks)) return { error: 'invalid_blocks_format' };
   if (blocks.length > 50) return { error: 'invalid_blocks' };
+  const blockIds = new Set<string>();
   for (const block of blocks) {
     if (!isRecord(block) || typeof block.type !== 'string') return { error: 'invalid_blocks' };
+    if (block.block_id !== undefined) {
+      const id = block.block_id;
+      if (typeof id !== 'string' || id.length === 0 || id.length > 255 || blockIds.has(id))
+        return { error: 'invalid_blocks' };
+      blockIds.add(id);
+    }
     const text = isRecord(block.text) ? block.text.text : undefined;
     if (typeof text === 'string' && text.length > 3000) return { error: 'invalid_blocks' };
     if (block.type === 'actions') {
@@ -118,6 +126,17 @@ export function scopesFor(method: string, ctx: MethodContext, params: Params): s
       return [channel?.is_im ? 'im:read' : privateTarget ? 'groups:read' : 'channels:read'];
     case 'conversations.open':
       return [list(params, 'users').length > 1 ? 'mpim:write' : 'im:write'];
+    case 'conversations.history':
+    case 'conversations.replies':
+      return [
+        channel?.is_im
+          ? 'im:history'
+          : channel?.is_mpim
+            ? 'mpim:history'
+            : privateTarget
+              ? 'groups:history'
+              : 'channels:history',
+      ];
     case 'chat.postMessage':
     case 'chat.update':
     case 'chat.postEphemeral':
@@ -146,6 +165,7 @@ export const DEFAULT_SCOPES = [
   'channels:history',
   'groups:history',
   'im:write',
+  'im:history',
   'pins:write',
   'users:read',
 ] as const;

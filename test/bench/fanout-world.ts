@@ -1,0 +1,267 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { openStorage } from '../../src/db/client.js';
+import {
+  contacts,
+  organisations,
+  orgInboxes,
+  people,
+  platformIdentities,
+} from '../../src/db/schema/index.js';
+import { EARLY_WARNING } from '../../src/domain/alerts/send-alert.js';
+import {
+  addTextChannel,
+  type FakeDiscord,
+  PERMISSION_BITS,
+  startFakeDiscord,
+} from '../fakes/discord/index.js';
+import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
+import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DATABASE = 'concord_bench_fanout';
+// A Redis database of the bench's own (the ack bench uses 7), flushed before every run.
+const REDIS_DB = 8;
+
+/** One addressed organisation and the inbox its card must land in. */
+export interface Recipient {
+  org: string;
+  platform: 'slack' | 'discord';
+  /** The platform's channel id (`G00000042`, a snowflake). */
+  channel: string;
+}
+
+/**
+ * Everything the fan-out bench runs against: both fakes with their rate limits on, the
+ * directory seeded in its own Postgres database, and the environment Concord is started with.
+ */
+export interface FanoutWorld {
+  slack: FakeSlack;
+  discord: FakeDiscord;
+  /** The HQ delegate who sends the alerts, and the Slack channel they send them from. */
+  sender: { id: string };
+  ops: { id: string };
+  recipients: Recipient[];
+  databaseUrl: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const code = (i: number) => `D${String(i + 1).padStart(4, '0')}`;
+
+/**
+ * `perPlatform` delegations on each platform, each with one `early-warning` primary who is only
+ * on that platform and a private inbox there. Codes alternate between the platforms (D0001 Slack,
+ * D0002 Discord, …), so the alert's organisations, taken in code order, interleave them.
+ */
+export async function buildWorld(perPlatform: number): Promise<FanoutWorld> {
+  const slack = await startFakeSlack();
+  const discord = await startFakeDiscord();
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  const redisUrl = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/${REDIS_DB}`;
+  try {
+    await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
+    await admin.unsafe(`create database ${DATABASE}`);
+    const redis = new Redis(redisUrl);
+    await redis.flushdb();
+    redis.disconnect();
+
+    const sender = slack.addUser({ name: 'hq-sender' });
+    const ops = slack.addChannel({ name: 'hq-ops', members: [slack.botUserId, sender.id] });
+    const recipients: (Recipient & { user: string })[] = [];
+    for (let i = 0; i < 2 * perPlatform; i++) {
+      const org = code(i);
+      if (i % 2 === 0) {
+        const user = slack.addUser({ name: `ew-${org.toLowerCase()}` });
+        const channel = slack.addChannel({
+          name: `ew-inbox-${org.toLowerCase()}`,
+          is_private: true,
+          members: [slack.botUserId, user.id],
+        });
+        recipients.push({ org, platform: 'slack', channel: channel.id, user: user.id });
+      } else {
+        const user = discord.addMember(`ew-${org.toLowerCase()}`);
+        // Private as Concord makes them: hidden from @everyone, visible to the bot and the contact.
+        const view = String(PERMISSION_BITS.VIEW_CHANNEL);
+        const see = String(PERMISSION_BITS.VIEW_CHANNEL | PERMISSION_BITS.SEND_MESSAGES);
+        const channel = addTextChannel(discord.state, `ew-inbox-${org.toLowerCase()}`, {
+          permission_overwrites: [
+            { id: discord.guildId, type: 0, allow: '0', deny: view },
+            { id: discord.botUserId, type: 1, allow: see, deny: '0' },
+            { id: user.id, type: 1, allow: see, deny: '0' },
+          ],
+        });
+        recipients.push({ org, platform: 'discord', channel: channel.id, user: user.id });
+      }
+    }
+
+    const url = databaseUrl(DATABASE);
+    const storage = await openStorage({ databaseUrl: url });
+    try {
+      const db = storage.db;
+      const orgRows = await db
+        .insert(organisations)
+        .values([
+          { code: 'HQ', name: 'Headquarters', kind: 'organiser' as const },
+          ...recipients.map((r) => ({
+            code: r.org,
+            name: `Delegation ${r.org}`,
+            kind: 'delegation' as const,
+          })),
+        ])
+        .returning({ id: organisations.id, code: organisations.code });
+      const orgId = new Map(orgRows.map((o) => [o.code, o.id]));
+      const personRows = await db
+        .insert(people)
+        .values([
+          { handle: 'hq-sender', name: 'HQ Sender', orgId: orgId.get('HQ'), role: 'delegate' },
+          ...recipients.map((r) => ({
+            handle: `ew-${r.org.toLowerCase()}`,
+            name: `Contact ${r.org}`,
+            orgId: orgId.get(r.org),
+            role: 'delegate' as const,
+          })),
+        ])
+        .returning({ id: people.id, handle: people.handle });
+      const personId = new Map(personRows.map((p) => [p.handle, p.id]));
+      const personOf = (r: Recipient) => personId.get(`ew-${r.org.toLowerCase()}`) as number;
+      await db.insert(platformIdentities).values([
+        {
+          platform: 'slack',
+          externalId: sender.id,
+          personId: personId.get('hq-sender') as number,
+        },
+        ...recipients.map((r) => ({
+          platform: r.platform,
+          externalId: r.user,
+          personId: personOf(r),
+        })),
+      ]);
+      await db.insert(contacts).values(
+        recipients.map((r) => ({
+          orgId: orgId.get(r.org) as number,
+          capability: EARLY_WARNING,
+          personId: personOf(r),
+          rank: 0,
+        })),
+      );
+      // As `/org inbox` would have recorded them, the platform having said they are private.
+      await db.insert(orgInboxes).values(
+        recipients.map((r) => ({
+          orgId: orgId.get(r.org) as number,
+          platform: r.platform,
+          channel: `${r.platform}:${r.channel}`,
+          private: true,
+        })),
+      );
+    } finally {
+      await storage.close();
+    }
+
+    return {
+      slack,
+      discord,
+      sender,
+      ops,
+      recipients: recipients.map(({ org, platform, channel }) => ({ org, platform, channel })),
+      databaseUrl: url,
+      env: {
+        DATABASE_URL: url,
+        REDIS_URL: redisUrl,
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: slack.signingSecret,
+        SLACK_API_URL: slack.apiUrl,
+        DISCORD_BOT_TOKEN: discord.botToken,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_GUILD_ID: discord.guildId,
+        DISCORD_API_URL: discord.apiUrl,
+        LOG_LEVEL: process.env.BENCH_LOG ?? 'error',
+      },
+      async close() {
+        await slack.close();
+        await discord.close();
+        await admin.unsafe(`drop database if exists ${DATABASE} with (force)`).catch(() => {});
+        await admin.end();
+      },
+    };
+  } catch (err) {
+    await slack.close();
+    await discord.close();
+    await admin.end();
+    throw err;
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** Concord as a real process (`npm start`'s command line), which the bench may SIGKILL. */
+export class ConcordProcess {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    private readonly env: Record<string, string>,
+    readonly port: number,
+  ) {}
+
+  static async create(env: Record<string, string>): Promise<ConcordProcess> {
+    return new ConcordProcess(env, await freePort());
+  }
+
+  /** Starts it and resolves once /healthz answers, which `main.ts` allows only when ready. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      ['--max-semi-space-size=64', '--import', 'tsx', 'adapters/main.ts'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...this.env, PORT: String(this.port) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    this.child = child;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`Concord exited with ${child.exitCode}`);
+      const ok = await fetch(`http://127.0.0.1:${this.port}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) return;
+      await sleep(50);
+    }
+    throw new Error(`Concord did not answer /healthz within ${timeoutMs} ms`);
+  }
+
+  get eventsUrl(): string {
+    return `http://127.0.0.1:${this.port}/slack/events`;
+  }
+
+  /** SIGKILL: no handler runs, nothing is flushed or marked. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

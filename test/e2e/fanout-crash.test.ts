@@ -1,0 +1,244 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStorage } from '../../src/db/client.js';
+import {
+  contacts,
+  organisations,
+  orgInboxes,
+  people,
+  platformIdentities,
+} from '../../src/db/schema/index.js';
+import { EARLY_WARNING } from '../../src/domain/alerts/send-alert.js';
+import { ConcordProcess } from '../bench/fanout-world.js';
+import {
+  addTextChannel,
+  type FakeDiscord,
+  messagesIn,
+  PERMISSION_BITS,
+  startFakeDiscord,
+} from '../fakes/discord/index.js';
+import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
+import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
+
+// Concord as a real process, SIGKILLed in the middle of an early warning's fan-out to 20 Slack
+// and 20 Discord inboxes, then started again: every inbox ends up with the card exactly once.
+// At the kill, the Slack cards are posted but Slack's answers are held back (the fake's
+// holdAfter), and the Discord posts are on their way (the fake's latency): the rows are left
+// 'sending' by a process that no longer exists, the window in which a restart used to wait out
+// the two-minute claim timeout and then post every one of those cards a second time.
+
+const PER_PLATFORM = 20;
+const DATABASE = `concord_e2e_fanout_crash_${process.pid}`;
+// A Redis database of its own (the benches use 7 and 8), flushed at the start.
+const REDIS_URL = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/9`;
+
+interface Inbox {
+  org: string;
+  platform: 'slack' | 'discord';
+  channel: string;
+  user: string;
+}
+
+let slack: FakeSlack | undefined;
+let discord: FakeDiscord | undefined;
+let concord: ConcordProcess | undefined;
+const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+afterAll(async () => {
+  await concord?.kill();
+  await slack?.close();
+  await discord?.close();
+  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`).catch(() => {});
+  await admin.end();
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb().catch(() => {});
+  redis.disconnect();
+});
+
+/** Delegations with an early-warning contact and a private inbox each, alternating platforms. */
+async function seed(s: FakeSlack, d: FakeDiscord) {
+  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
+  await admin.unsafe(`create database ${DATABASE}`);
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  redis.disconnect();
+
+  const sender = s.addUser({ name: 'hq-sender' });
+  const ops = s.addChannel({ name: 'hq-ops', members: [s.botUserId, sender.id] });
+  const inboxes: Inbox[] = [];
+  for (let i = 0; i < 2 * PER_PLATFORM; i++) {
+    const org = `D${String(i + 1).padStart(3, '0')}`;
+    const name = `ew-${org.toLowerCase()}`;
+    if (i % 2 === 0) {
+      const user = s.addUser({ name });
+      const channel = s.addChannel({
+        name: `inbox-${org.toLowerCase()}`,
+        is_private: true,
+        members: [s.botUserId, user.id],
+      });
+      inboxes.push({ org, platform: 'slack', channel: channel.id, user: user.id });
+    } else {
+      const user = d.addMember(name);
+      const see = String(PERMISSION_BITS.VIEW_CHANNEL | PERMISSION_BITS.SEND_MESSAGES);
+      const channel = addTextChannel(d.state, `inbox-${org.toLowerCase()}`, {
+        permission_overwrites: [
+          { id: d.guildId, type: 0, allow: '0', deny: String(PERMISSION_BITS.VIEW_CHANNEL) },
+          { id: d.botUserId, type: 1, allow: see, deny: '0' },
+          { id: user.id, type: 1, allow: see, deny: '0' },
+        ],
+      });
+      inboxes.push({ org, platform: 'discord', channel: channel.id, user: user.id });
+    }
+  }
+
+  const storage = await openStorage({ databaseUrl: databaseUrl(DATABASE) });
+  try {
+    const { db } = storage;
+    const orgRows = await db
+      .insert(organisations)
+      .values([
+        { code: 'HQ', name: 'Headquarters', kind: 'organiser' as const },
+        ...inboxes.map((b) => ({
+          code: b.org,
+          name: `Delegation ${b.org}`,
+          kind: 'delegation' as const,
+        })),
+      ])
+      .returning({ id: organisations.id, code: organisations.code });
+    const orgId = (code: string) => orgRows.find((o) => o.code === code)?.id as number;
+    const personRows = await db
+      .insert(people)
+      .values([
+        { handle: 'hq-sender', name: 'HQ Sender', orgId: orgId('HQ'), role: 'delegate' as const },
+        ...inboxes.map((b) => ({
+          handle: `ew-${b.org.toLowerCase()}`,
+          name: `Contact ${b.org}`,
+          orgId: orgId(b.org),
+          role: 'delegate' as const,
+        })),
+      ])
+      .returning({ id: people.id, handle: people.handle });
+    const personId = (handle: string) => personRows.find((p) => p.handle === handle)?.id as number;
+    const contactOf = (b: Inbox) => personId(`ew-${b.org.toLowerCase()}`);
+    await db.insert(platformIdentities).values([
+      { platform: 'slack', externalId: sender.id, personId: personId('hq-sender') },
+      ...inboxes.map((b) => ({
+        platform: b.platform,
+        externalId: b.user,
+        personId: contactOf(b),
+      })),
+    ]);
+    await db.insert(contacts).values(
+      inboxes.map((b) => ({
+        orgId: orgId(b.org),
+        capability: EARLY_WARNING,
+        personId: contactOf(b),
+        rank: 0,
+      })),
+    );
+    await db.insert(orgInboxes).values(
+      inboxes.map((b) => ({
+        orgId: orgId(b.org),
+        platform: b.platform,
+        channel: `${b.platform}:${b.channel}`,
+        private: true,
+      })),
+    );
+  } finally {
+    await storage.close();
+  }
+  return { sender, ops, inboxes };
+}
+
+describe('Concord killed halfway through a fan-out', () => {
+  it('finishes it after a restart, within seconds, with one card in every inbox', async () => {
+    slack = await startFakeSlack();
+    discord = await startFakeDiscord();
+    const s = slack;
+    const d = discord;
+    const { sender, ops, inboxes } = await seed(s, d);
+    concord = await ConcordProcess.create({
+      DATABASE_URL: databaseUrl(DATABASE),
+      REDIS_URL,
+      SLACK_BOT_TOKEN: s.botToken,
+      SLACK_SIGNING_SECRET: s.signingSecret,
+      SLACK_API_URL: s.apiUrl,
+      DISCORD_BOT_TOKEN: d.botToken,
+      DISCORD_APPLICATION_ID: d.applicationId,
+      DISCORD_GUILD_ID: d.guildId,
+      DISCORD_API_URL: d.apiUrl,
+      LOG_LEVEL: 'error',
+    });
+    await concord.start();
+
+    const token = `crash-${process.pid}`;
+    /** How many copies of the card each inbox holds, as its members see them. */
+    const cards = (b: Inbox) =>
+      b.platform === 'slack'
+        ? s.messagesIn(b.channel).filter((m) => m.text.includes(token)).length
+        : messagesIn(d.state, b.channel).filter((m) => JSON.stringify(m.embeds).includes(token))
+            .length;
+    const holding = () => inboxes.filter((b) => cards(b) > 0).length;
+
+    s.holdAfter.set('chat.postMessage', 4_000);
+    d.latencyMs = 1_500;
+    const sent = await s.sendCommand(concord.eventsUrl, {
+      command: '/alert',
+      text: `Drill ${token} wiper in shared VPN appliances to:delegations tlp:amber severity:high`,
+      user_id: sender.id,
+      channel_id: ops.id,
+    });
+    expect(sent.status).toBe(200);
+    // Every Slack card is posted (its answer held back) and the Discord posts are under way.
+    const deadline = Date.now() + 20_000;
+    while (
+      Date.now() < deadline &&
+      inboxes.filter((b) => b.platform === 'slack' && cards(b) > 0).length < PER_PLATFORM
+    )
+      await sleep(20);
+    await concord.kill();
+    const killedAt = Date.now();
+    const atKill = holding();
+    s.holdAfter.clear();
+    d.latencyMs = 0;
+
+    const sql = postgres(databaseUrl(DATABASE), { max: 1, onnotice: () => {} });
+    try {
+      const rows = async () =>
+        Object.fromEntries(
+          (
+            await sql<{ status: string; n: number }[]>`
+              select status, count(*)::int as n from deliveries group by status`
+          ).map((r) => [r.status, r.n]),
+        );
+      const rowsAtKill = await rows();
+      expect(rowsAtKill.sending ?? 0).toBeGreaterThan(0);
+
+      await concord.start();
+      const readyMs = Date.now() - killedAt;
+      let settledMs = 0;
+      while (Date.now() - killedAt < 40_000) {
+        const now = await rows();
+        if (holding() === inboxes.length && (now.pending ?? 0) + (now.sending ?? 0) === 0) {
+          settledMs = Date.now() - killedAt;
+          break;
+        }
+        await sleep(100);
+      }
+      await sleep(1_500); // a late double would show itself
+      const copies = inboxes.map((b) => `${b.org} ${b.platform} ${cards(b)}`);
+      console.log(
+        `fan-out crash: ${atKill}/${inboxes.length} inboxes had the card at the kill; rows then ${JSON.stringify(rowsAtKill)}; restarted in ${readyMs} ms; all delivered and settled ${settledMs} ms after the kill; rows now ${JSON.stringify(await rows())}`,
+      );
+      expect(copies).toEqual(inboxes.map((b) => `${b.org} ${b.platform} 1`));
+      expect(await rows()).toEqual({ sent: inboxes.length });
+      // The dead process's liveness key lapses within 15 s of the kill, and the pass that sees
+      // it gone runs every 5 s; the claim timeout alone would have taken two minutes.
+      expect(settledMs).toBeGreaterThan(0);
+      expect(settledMs).toBeLessThan(25_000);
+    } finally {
+      await sql.end();
+    }
+  }, 90_000);
+});
