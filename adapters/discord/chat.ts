@@ -16,7 +16,12 @@ import {
   PERMISSIONS,
   type RawOverwrite,
 } from './channels.js';
-import { discordCode, THREAD_ALREADY_EXISTS, toChatFailure } from './errors.js';
+import {
+  discordCode,
+  handingBackRateLimits,
+  THREAD_ALREADY_EXISTS,
+  toChatFailure,
+} from './errors.js';
 import { channelIdOf, discordChannel, discordMessage, messageIdsOf, userIdOf } from './refs.js';
 import { clipText, type DiscordMessageBody, renderMessage } from './render.js';
 import type { RestClient } from './rest.js';
@@ -36,8 +41,9 @@ const TOPIC = 1024;
  * The one limit the delivery queue paces Discord sends under: 50 requests a second per bot,
  * globally. Discord (and the fake) count them in fixed one-second windows, so an even pace of one
  * every 21 ms (about 48 a second) leaves room for network jitter bunching a few into one window.
- * Per-channel buckets (5 messages per 5 s) need no pacing here: discord.js queues each route by
- * the X-RateLimit headers, so a busy channel waits alone.
+ * Per-channel buckets (5 messages per 5 s) need no pacing here: discord.js tracks each route by
+ * the X-RateLimit headers, and a delivery's post that meets an empty bucket (or a 429) comes back
+ * as `rate_limited`, for the outbox to send again once it refills; a busy channel waits alone.
  */
 const GLOBAL_RATE: PaceRate = { key: 'discord:global', intervalMs: 21, burst: 1 };
 /** Channel types only invited members can read: DMs, group DMs, private threads. */
@@ -183,14 +189,21 @@ export class DiscordChat implements ChatPort {
     return discordMessage(sent.channel_id ?? channelId, sent.id);
   }
 
+  /**
+   * A post with a `key` is a delivery's: a channel's rate limit on it surfaces at once as
+   * `rate_limited` (`handingBackRateLimits`), for the outbox to queue it again for later.
+   */
   async post(
     channel: ChannelRef,
     message: ChatMessage,
     options?: { thread?: MessageRef; key?: string },
   ): Promise<MessageRef> {
-    const body = { ...renderMessage(message), ...(options?.key ? nonceFor(options.key) : {}) };
-    if (!options?.thread) return this.send(channelIdOf(channel), body);
-    return this.postInThread(options.thread, body);
+    const key = options?.key;
+    const thread = options?.thread;
+    const body = { ...renderMessage(message), ...(key ? nonceFor(key) : {}) };
+    const post = () =>
+      thread ? this.postInThread(thread, body) : this.send(channelIdOf(channel), body);
+    return key ? handingBackRateLimits(post) : post();
   }
 
   /**
@@ -282,15 +295,17 @@ export class DiscordChat implements ChatPort {
     await this.direct(user, { ...body, content });
   }
 
+  /** With a `key`, a delivery's, handing back a rate limit as `post` does. */
   async sendDirect(
     user: UserRef,
     message: ChatMessage,
     options?: { key?: string },
   ): Promise<MessageRef> {
-    return this.direct(user, {
-      ...renderMessage(message),
-      ...(options?.key ? nonceFor(options.key) : {}),
-    });
+    const key = options?.key;
+    if (!key) return this.direct(user, renderMessage(message));
+    return handingBackRateLimits(() =>
+      this.direct(user, { ...renderMessage(message), ...nonceFor(key) }),
+    );
   }
 
   private async direct(user: UserRef, body: DiscordMessageBody): Promise<MessageRef> {

@@ -2,7 +2,14 @@ import { Queue } from 'bullmq';
 import { and, eq, inArray, isNotNull, lt } from 'drizzle-orm';
 import type { RedisOptions } from 'ioredis';
 import type { ChatMessage } from '../chat/message.js';
-import type { ChannelRef, MessageRef, UserRef } from '../chat/refs.js';
+import {
+  CHAT_PLATFORMS,
+  type ChannelRef,
+  type ChatPlatform,
+  type MessageRef,
+  platformOf,
+  type UserRef,
+} from '../chat/refs.js';
 import type { Database, Queryable } from '../db/client.js';
 import { type DeliveryMode, deliveries } from '../db/schema/deliveries.js';
 import type { Logger } from '../log.js';
@@ -10,7 +17,12 @@ import { bullConnection } from './connection.js';
 import { deadClaimants, type ExistsClient, PROCESS_CLAIMANT } from './liveness.js';
 import { JOB_OPTIONS } from './scheduler.js';
 
-export const DELIVERY_QUEUE = 'concord-deliveries';
+/**
+ * The delivery queue of one platform: `concord-deliveries-slack`, `-discord`, `-shell`. Each
+ * platform has a queue and workers of its own (a lane), so deliveries waiting their turn under
+ * one platform's limits never hold the worker slots another platform's deliveries need.
+ */
+export const deliveryQueueName = (platform: ChatPlatform) => `concord-deliveries-${platform}`;
 
 export interface DeliveryInput {
   /** Unique per message and recipient, e.g. `item-12-1/shell:@kadri`: deciding twice sends once. */
@@ -121,6 +133,35 @@ export function toDeliveryRow(row: {
 
 const jobIdOf = (id: number) => `delivery-${id}`;
 
+/**
+ * A delivery to queue: its id, or its id and target when the caller has the row at hand (the
+ * target names the platform, hence the lane; a bare id costs a lookup).
+ */
+export type QueuedDelivery = number | { id: number; target: string };
+
+interface LaneJob {
+  id: number;
+  target: string;
+  jobId: string;
+}
+
+/** A claim taken back, and what `requeue` needs to queue it again. */
+type RetakenRow = { id: number; attempts: number; target: string };
+const retakenColumns = {
+  id: deliveries.id,
+  attempts: deliveries.attempts,
+  target: deliveries.target,
+};
+
+/** The platform of a stored target, or null when it names none (a row no adapter can send). */
+function laneOf(target: string): ChatPlatform | null {
+  try {
+    return platformOf(target as ChannelRef);
+  } catch {
+    return null;
+  }
+}
+
 export interface DeliveryQueueOptions {
   db: Database;
   connection: RedisOptions;
@@ -151,37 +192,107 @@ export const DEAD_CLAIM_GRACE_MS = 10_000;
 /** How often Jobs runs `reclaimDead`: a restarted process finishes a fan-out within seconds. */
 export const RECLAIM_DEAD_EVERY_MS = 5_000;
 
-/** The queue side of the outbox: enqueue after commit, and reconcile what Redis lost. */
+/**
+ * The queue side of the outbox: enqueue after commit, and reconcile what Redis lost. A delivery
+ * goes to the lane of its target's platform (`deliveryQueueName`).
+ */
 export class DeliveryQueue {
-  readonly queue: Queue;
+  /** One BullMQ queue per platform, each with workers of its own (`createDeliveryWorkers`). */
+  readonly lanes: Readonly<Record<ChatPlatform, Queue>>;
 
   constructor(private readonly options: DeliveryQueueOptions) {
-    this.queue = new Queue(DELIVERY_QUEUE, {
-      connection: bullConnection(options.connection),
-      prefix: options.prefix,
-    });
-    this.queue.on('error', (err) =>
-      options.logger.warn({ err: err.message }, 'delivery queue error'),
-    );
+    const lane = (platform: ChatPlatform) => {
+      const queue = new Queue(deliveryQueueName(platform), {
+        connection: bullConnection(options.connection),
+        prefix: options.prefix,
+      });
+      queue.on('error', (err) =>
+        options.logger.warn({ err: err.message, platform }, 'delivery queue error'),
+      );
+      return queue;
+    };
+    this.lanes = Object.fromEntries(CHAT_PLATFORMS.map((p) => [p, lane(p)])) as Record<
+      ChatPlatform,
+      Queue
+    >;
   }
 
-  /** Queues deliveries; `delayMs` makes the jobs a backstop for a sender that posts them now. */
-  async enqueue(ids: readonly number[], delayMs = 0): Promise<void> {
+  /**
+   * Queues deliveries, each on its platform's lane. `delayMs` holds the jobs back: a backstop for
+   * a sender that posts them now, or the wait a platform asked for after a 429.
+   */
+  async enqueue(queued: readonly QueuedDelivery[], delayMs = 0): Promise<void> {
+    const known: { id: number; target: string }[] = [];
+    const ids: number[] = [];
+    for (const d of queued) {
+      if (typeof d === 'number') ids.push(d);
+      else known.push(d);
+    }
+    const found = await this.targetsOf(ids);
     await this.add(
-      ids.map((id) => ({ id, jobId: jobIdOf(id) })),
+      [...known, ...found].map(({ id, target }) => ({ id, target, jobId: jobIdOf(id) })),
       delayMs,
     );
   }
 
-  private async add(jobs: readonly { id: number; jobId: string }[], delayMs = 0): Promise<void> {
-    for (let i = 0; i < jobs.length; i += 1000) {
-      await this.queue.addBulk(
-        jobs.slice(i, i + 1000).map(({ id, jobId }) => ({
-          name: 'delivery',
-          data: { deliveryId: id },
-          opts: { ...JOB_OPTIONS, jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) },
-        })),
+  private async targetsOf(ids: readonly number[]): Promise<{ id: number; target: string }[]> {
+    const unique = [...new Set(ids)];
+    const found: { id: number; target: string }[] = [];
+    for (let i = 0; i < unique.length; i += 1000) {
+      found.push(
+        ...(await this.options.db
+          .select({ id: deliveries.id, target: deliveries.target })
+          .from(deliveries)
+          .where(inArray(deliveries.id, unique.slice(i, i + 1000)))),
       );
+    }
+    return found;
+  }
+
+  private async add(jobs: readonly LaneJob[], delayMs = 0): Promise<void> {
+    const byLane = new Map<ChatPlatform, LaneJob[]>();
+    const unroutable: LaneJob[] = [];
+    for (const job of jobs) {
+      const platform = laneOf(job.target);
+      if (!platform) {
+        unroutable.push(job);
+        continue;
+      }
+      const lane = byLane.get(platform);
+      if (lane) lane.push(job);
+      else byLane.set(platform, [job]);
+    }
+    await this.failUnroutable(unroutable);
+    await Promise.all(
+      [...byLane].map(async ([platform, lane]) => {
+        for (let i = 0; i < lane.length; i += 1000) {
+          await this.lanes[platform].addBulk(
+            lane.slice(i, i + 1000).map(({ id, jobId }) => ({
+              name: 'delivery',
+              data: { deliveryId: id },
+              opts: { ...JOB_OPTIONS, jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) },
+            })),
+          );
+        }
+      }),
+    );
+  }
+
+  /**
+   * A target naming no platform has no lane and no adapter to send it: it fails, with the
+   * reason, as it would have failed at its first attempt.
+   */
+  private async failUnroutable(jobs: readonly LaneJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    this.options.logger.warn(
+      { deliveries: jobs.map((j) => j.id) },
+      'deliveries to a target of no platform: failed',
+    );
+    for (const { id, target } of jobs) {
+      await this.options.db
+        .update(deliveries)
+        .set({ status: 'failed', lastError: `not a chat reference: ${target}`.slice(0, 500) })
+        .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')));
     }
   }
 
@@ -191,8 +302,10 @@ export class DeliveryQueue {
    * adding a job whose id is taken does nothing, so each claim gets a job id of its own. The old
    * job, when it runs again, finds the row claimed or sent and does nothing.
    */
-  private requeue(rows: readonly { id: number; attempts: number }[]): Promise<void> {
-    return this.add(rows.map(({ id, attempts }) => ({ id, jobId: `${jobIdOf(id)}-${attempts}` })));
+  private requeue(rows: readonly RetakenRow[]): Promise<void> {
+    return this.add(
+      rows.map(({ id, attempts, target }) => ({ id, target, jobId: `${jobIdOf(id)}-${attempts}` })),
+    );
   }
 
   /**
@@ -207,7 +320,7 @@ export class DeliveryQueue {
     return taken.length;
   }
 
-  private async takeBackDead(now: Date): Promise<{ id: number; attempts: number }[]> {
+  private async takeBackDead(now: Date): Promise<RetakenRow[]> {
     const { db, prefix, logger, liveness } = this.options;
     if (!liveness) return [];
     const before = new Date(now.getTime() - DEAD_CLAIM_GRACE_MS);
@@ -225,7 +338,7 @@ export class DeliveryQueue {
       .update(deliveries)
       .set({ status: 'pending' })
       .where(and(old, inArray(deliveries.claimedBy, dead)))
-      .returning({ id: deliveries.id, attempts: deliveries.attempts });
+      .returning(retakenColumns);
     if (taken.length > 0)
       logger.info(
         { deliveries: taken.length, claimants: dead },
@@ -250,19 +363,32 @@ export class DeliveryQueue {
           lt(deliveries.claimedAt, new Date(now.getTime() - timeout)),
         ),
       )
-      .returning({ id: deliveries.id, attempts: deliveries.attempts });
+      .returning(retakenColumns);
     const retaken = [...dead, ...expired];
     await this.requeue(retaken);
     const requeued = new Set(retaken.map((r) => r.id));
     const open = await this.options.db
-      .select({ id: deliveries.id })
+      .select({ id: deliveries.id, target: deliveries.target })
       .from(deliveries)
       .where(eq(deliveries.status, 'pending'));
-    await this.enqueue(open.map((r) => r.id).filter((id) => !requeued.has(id)));
+    await this.enqueue(open.filter((r) => !requeued.has(r.id)));
     return open.length;
   }
 
-  close(): Promise<void> {
-    return this.queue.close();
+  /** Removes every job of every lane, waiting or running (tests and benchmarks). */
+  async obliterate(): Promise<void> {
+    await Promise.all(Object.values(this.lanes).map((q) => q.obliterate({ force: true })));
+  }
+
+  /**
+   * @deprecated The lanes are `lanes`; this stands in for the single queue of before, for
+   * `queue.obliterate()` in `test/bench/followups.ts`, and obliterates every lane.
+   */
+  get queue(): { obliterate(options?: { force?: boolean }): Promise<void> } {
+    return { obliterate: () => this.obliterate() };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.lanes).map((q) => q.close()));
   }
 }

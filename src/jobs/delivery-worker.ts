@@ -1,20 +1,36 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { z } from 'zod';
+import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
+import { CHAT_PLATFORMS, type ChatPlatform } from '../chat/refs.js';
 import { bullConnection } from './connection.js';
-import { DELIVERY_QUEUE, type DeliveryQueueOptions } from './deliveries.js';
+import { type DeliveryQueueOptions, deliveryQueueName } from './deliveries.js';
 import type { Pacer } from './pacer.js';
 import { sendDelivery } from './send-delivery.js';
 
-// Jobs mostly wait: on the platform, and on their turn under its limits, asleep in their slot.
-// When every slot holds a sleeper for one busy target, every other target waits behind them, so
-// the slots must outnumber a busy channel's backlog. Measured against the fake Slack (60 posts to
-// one channel queued ahead of 1 post to each of 20 others): the 20 were all posted after 43 s
-// with 16 slots, 27 s with 32, 1.7 s with 64, 128 or 256. A plain fan-out (250 channels, one post
-// each) took 1.1 s with 16 slots and 0.8 s with 64 or 128; 500 Discord posts took 10.6 s (the
-// global pace) with 16 or 64. Slots cost next to nothing while asleep; a backlog beyond this many
-// for one channel still holds up the rest.
+// Slots per lane (each platform's queue has a worker of its own, so a platform's sleepers hold
+// only its own slots). Jobs mostly wait: on the platform, and on their turn under its limits,
+// asleep in their slot. When every slot of a lane holds a sleeper for one busy target, every
+// other target of that platform waits behind them, so the slots must outnumber a busy channel's
+// backlog. Measured against the fake Slack (60 posts to one channel queued ahead of 1 post to
+// each of 20 others): the 20 were all posted after 43 s with 16 slots, 27 s with 32, 1.7 s with
+// 64, 128 or 256. A plain fan-out (250 channels, one post each) took 1.1 s with 16 slots and
+// 0.8 s with 64 or 128. Slots cost next to nothing while asleep; a backlog beyond this many for
+// one channel still holds up the rest of its platform.
 export const DEFAULT_DELIVERY_CONCURRENCY = 128;
+
+/**
+ * Slots per lane. Discord's: its posts wait for one global turn each, 21 ms apart, and a
+ * channel's own limit is handed back to the queue (`rate_limited`) rather than slept in a slot,
+ * so more slots only claim rows further ahead of their turn (500 Discord posts took 10.6 s, the
+ * global pace, with 16 slots or 64). 32 hold 0.7 s of turns, room for slow answers; a process
+ * that dies leaves that many claims for the dead-claims pass to wait out, not 128.
+ */
+export const DELIVERY_CONCURRENCY: Readonly<Record<ChatPlatform, number>> = {
+  slack: DEFAULT_DELIVERY_CONCURRENCY,
+  discord: 32,
+  shell: DEFAULT_DELIVERY_CONCURRENCY,
+};
 
 const JobData = z.object({ deliveryId: z.number().int().positive() });
 
@@ -30,45 +46,78 @@ const JobData = z.object({ deliveryId: z.number().int().positive() });
 const DELIVERY_LOCK_MS = 10_000;
 const DELIVERY_STALLED_CHECK_MS = 5_000;
 
+/** A platform's 429 that came without a wait to respect: try again after this long. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
 export interface DeliveryWorkerOptions extends DeliveryQueueOptions {
   chat: ChatHub;
   /** Paces every send under its platform's limits (`ChatPort.rates`); without it, none is. */
   pacer?: Pacer;
+  /** Slots of every lane, instead of each lane's own (`DELIVERY_CONCURRENCY`). */
   concurrency?: number;
   onSent?: (id: number) => void;
 }
 
 /**
- * Posts deliveries through the chat port. A row is claimed (pending → sending) before the post
- * and marked sent after it, so a duplicate or replayed job finds nothing to claim. A crash
- * between a successful post and that update leaves a claim the reconciler takes back (at once
- * when the claiming process is gone, see `DeliveryQueue.reclaimDead`); the next attempt then
- * finds the earlier post (`ChatPort.findPosted`) or the platform drops the repeat by its key.
+ * One worker per platform lane (`deliveryQueueName`), every platform the core knows: a delivery
+ * for a platform that is not running then fails at once, with the reason, as it always has.
  */
-export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker {
+export function createDeliveryWorkers(options: DeliveryWorkerOptions): Worker[] {
+  return CHAT_PLATFORMS.map((platform) => createDeliveryWorker(platform, options));
+}
+
+/**
+ * Posts a platform's deliveries through the chat port. A row is claimed (pending → sending)
+ * before the post and marked sent after it, so a duplicate or replayed job finds nothing to
+ * claim. A crash between a successful post and that update leaves a claim the reconciler takes
+ * back (at once when the claiming process is gone, see `DeliveryQueue.reclaimDead`); the next
+ * attempt then finds the earlier post (`ChatPort.findPosted`) or the platform drops the repeat by
+ * its key. A post the platform answered with a 429 (`rate_limited`) is back to pending, its
+ * attempt not counted, and its job waits out the platform's Retry-After in the delayed set,
+ * holding no slot; it then claims the row again and takes a fresh turn under the pacer.
+ */
+export function createDeliveryWorker(
+  platform: ChatPlatform,
+  options: DeliveryWorkerOptions,
+): Worker {
   const { db, chat, pacer, logger } = options;
   const worker = new Worker(
-    DELIVERY_QUEUE,
-    async (job) => {
+    deliveryQueueName(platform),
+    async (job: Job, token?: string) => {
       const parsed = JobData.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`job ${job.id} carries no delivery id`);
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const outcome = await sendDelivery(db, chat, parsed.data.deliveryId, {
-        last,
-        logger,
-        ...(pacer ? { pacer } : {}),
-      });
+      let outcome: 'sent' | 'stale';
+      try {
+        outcome = await sendDelivery(db, chat, parsed.data.deliveryId, {
+          last,
+          logger,
+          ...(pacer ? { pacer } : {}),
+        });
+      } catch (err) {
+        if (!isChatFailure(err, 'rate_limited') || !token) throw err;
+        const waitMs = err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+        logger.debug(
+          { deliveryId: parsed.data.deliveryId, platform, retryAfterMs: waitMs },
+          'delivery rate limited: queued again for later',
+        );
+        // Not an attempt: moveToDelayed leaves attemptsMade alone, as the row's count was.
+        await job.moveToDelayed(Date.now() + waitMs, token);
+        throw new DelayedError();
+      }
       if (outcome === 'sent') options.onSent?.(parsed.data.deliveryId);
       return outcome;
     },
     {
       connection: bullConnection(options.connection),
       prefix: options.prefix,
-      concurrency: options.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+      concurrency: options.concurrency ?? DELIVERY_CONCURRENCY[platform],
       lockDuration: DELIVERY_LOCK_MS,
       stalledInterval: DELIVERY_STALLED_CHECK_MS,
     },
   );
-  worker.on('error', (err) => options.logger.warn({ err: err.message }, 'delivery worker error'));
+  worker.on('error', (err) =>
+    options.logger.warn({ err: err.message, platform }, 'delivery worker error'),
+  );
   return worker;
 }

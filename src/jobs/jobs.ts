@@ -4,7 +4,7 @@ import type { ChatHub } from '../chat/hub.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { DeliveryQueue, RECLAIM_DEAD_EVERY_MS } from './deliveries.js';
-import { createDeliveryWorker } from './delivery-worker.js';
+import { createDeliveryWorkers } from './delivery-worker.js';
 import { Liveness } from './liveness.js';
 import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
@@ -32,10 +32,11 @@ export interface JobsOptions {
 const PACER_COMMAND_TIMEOUT_MS = 2_000;
 
 /**
- * Scheduling and delivery together: the scheduler and outbox queues, their workers, and one
- * reconciler that, at start and every minute, re-adds whatever Postgres says is due and missing.
- * It also keeps this process's liveness key in Redis, and every few seconds takes back the
- * delivery claims of processes whose key is gone (`DeliveryQueue.reclaimDead`).
+ * Scheduling and delivery together: the scheduler queue and the outbox's queues (a lane per
+ * platform), their workers, and one reconciler that, at start and every minute, re-adds whatever
+ * Postgres says is due and missing. It also keeps this process's liveness key in Redis, and
+ * every few seconds takes back the delivery claims of processes whose key is gone
+ * (`DeliveryQueue.reclaimDead`).
  */
 export class Jobs {
   readonly scheduler: Scheduler;
@@ -78,7 +79,7 @@ export class Jobs {
         deliveries: this.deliveries,
         pacer: this.pacer,
       }),
-      createDeliveryWorker({ ...common, pacer: this.pacer }),
+      ...createDeliveryWorkers({ ...common, pacer: this.pacer }),
     );
   }
 

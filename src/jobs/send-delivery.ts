@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { and, eq, gt, sql } from 'drizzle-orm';
+import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
 import type { ChatPort } from '../chat/port.js';
 import type { ChannelRef, MessageRef, UserRef } from '../chat/refs.js';
@@ -102,7 +103,7 @@ export interface SendOptions {
  * Claims one delivery (pending → sending, in this process's name), posts it through the chat
  * port and marks it sent. 'stale' when there was nothing to claim: sent already, or claimed by
  * someone else. A failure puts it back to pending (or failed, on the `last` attempt or when its
- * platform is not running) and is rethrown.
+ * platform is not running) and is rethrown; see `postClaimed` for a 429.
  */
 export async function sendDelivery(
   db: Database,
@@ -134,9 +135,10 @@ const CLAIM_REFRESH_MS = 20_000;
  * (Redis down) is logged and the send goes unpaced: a 429 costs a retry, a lost message more.
  *
  * The wait is slept here, holding the worker slot (or, inline, the caller). A wait of more than
- * a few seconds (a backlog for one Slack channel, at one message a second) wastes that slot; the
- * delivery worker's concurrency is sized so such sleepers do not hold up other targets. Handing
- * the job back to the queue instead would free the slot but lose the reserved turn.
+ * a few seconds (a backlog for one Slack channel, at one message a second) wastes that slot; each
+ * platform has a lane of its own and the lanes' concurrency is sized so such sleepers do not hold
+ * up other targets. Handing the job back to the queue instead would free the slot but lose the
+ * reserved turn.
  */
 async function waitTurn(
   db: Database,
@@ -263,6 +265,11 @@ async function send(
  * With a pacer, the platform call waits its turn under the port's limits first. A delivery
  * claimed before is first looked for on the platform (`postedBefore`), and every post carries
  * the delivery's key, so a platform with idempotency keys drops a repeat by itself.
+ *
+ * A platform's 429 (`ChatFailure` `rate_limited`) is not the delivery's failure: it goes back to
+ * pending, never failed, with this claim's attempt taken back, and the caller queues it again
+ * after the platform's `retryAfterMs` (the worker delays its job; `postNow` enqueues it delayed),
+ * so it takes a fresh turn under the pacer instead of being retried unpaced.
  */
 export async function postClaimed(
   db: Database,
@@ -283,13 +290,22 @@ export async function postClaimed(
       .set({ status: 'sent', sentAt: new Date(), messageRef: ref, lastError: null })
       .where(eq(deliveries.id, row.id));
   } catch (err) {
+    const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+    if (isChatFailure(err, 'rate_limited')) {
+      await db
+        .update(deliveries)
+        .set({
+          status: 'pending',
+          attempts: sql`greatest(${deliveries.attempts} - 1, 0)`,
+          lastError,
+        })
+        .where(eq(deliveries.id, row.id));
+      throw err;
+    }
     const last = options.last || err instanceof UnrecoverableError;
     await db
       .update(deliveries)
-      .set({
-        status: last ? 'failed' : 'pending',
-        lastError: (err instanceof Error ? err.message : String(err)).slice(0, 500),
-      })
+      .set({ status: last ? 'failed' : 'pending', lastError })
       .where(eq(deliveries.id, row.id));
     throw err;
   }
@@ -299,7 +315,8 @@ export async function postClaimed(
  * Posts deliveries this process claimed when it wrote them, without a trip through the queue, so
  * a reminder or a relayed message reaches the platform at once (paced, with a pacer). Posts to
  * one target go one after another, in order; different targets go side by side. A failed post
- * goes to the delivery queue for its retries.
+ * goes to the delivery queue for its retries; one the platform answered with a 429 goes there
+ * delayed by the platform's Retry-After, to take a fresh turn under the pacer then.
  */
 export async function postNow(
   deps: { db: Database; chat: ChatHub; queue: DeliveryQueue; logger: Logger; pacer?: Pacer },
@@ -316,11 +333,15 @@ export async function postNow(
     [...byTarget.values()].map(async (queue) => {
       for (const row of queue) {
         await postClaimed(deps.db, deps.chat, row, options).catch(async (err: unknown) => {
-          deps.logger.warn(
+          const limited = isChatFailure(err, 'rate_limited');
+          deps.logger[limited ? 'info' : 'warn'](
             { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
-            'inline delivery failed; the queue retries it',
+            limited
+              ? 'inline delivery rate limited; the queue sends it later'
+              : 'inline delivery failed; the queue retries it',
           );
-          await deps.queue.enqueue([row.id]).catch(() => {});
+          const delayMs = limited ? (err.retryAfterMs ?? 0) : 0;
+          await deps.queue.enqueue([{ id: row.id, target: row.target }], delayMs).catch(() => {});
         });
       }
     }),

@@ -112,7 +112,7 @@ export function createScheduledWorker(options: ScheduledWorkerOptions): Worker {
 async function deliverNow(options: ScheduledWorkerOptions, rows: DeliveryRow[]): Promise<void> {
   const { chat } = options;
   if (!chat) {
-    await options.deliveries.enqueue(rows.map((r) => r.id));
+    await options.deliveries.enqueue(rows);
     return;
   }
   await postNow({ ...options, chat, queue: options.deliveries }, rows);

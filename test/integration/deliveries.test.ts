@@ -11,7 +11,7 @@ import {
   RECLAIM_DEAD_EVERY_MS,
   writeDelivery,
 } from '../../src/jobs/deliveries.js';
-import { createDeliveryWorker } from '../../src/jobs/delivery-worker.js';
+import { createDeliveryWorkers } from '../../src/jobs/delivery-worker.js';
 import { scheduleItem } from '../../src/jobs/items.js';
 import {
   aliveKey,
@@ -189,21 +189,18 @@ describe('the outbox: messages decided in a transaction, posted through the chat
   });
 });
 
-/** A delivery worker on the harness's queue, paced by `pacer` (the harness's Jobs pacer by default). */
-function startPacedWorker(
-  pacer: Pacer | null = h.jobs.pacer,
-  logger = createLogger('silent'),
-): Worker {
-  const worker = createDeliveryWorker({
-    db: storage.db,
-    connection: h.connection,
-    prefix: h.prefix,
-    logger,
-    chat: h.hub,
-    ...(pacer ? { pacer } : {}),
-  });
-  workers.push(worker);
-  return worker;
+/** Delivery workers on the harness's lanes, paced by `pacer` (the harness's Jobs pacer by default). */
+function startPacedWorker(pacer: Pacer | null = h.jobs.pacer, logger = createLogger('silent')) {
+  workers.push(
+    ...createDeliveryWorkers({
+      db: storage.db,
+      connection: h.connection,
+      prefix: h.prefix,
+      logger,
+      chat: h.hub,
+      ...(pacer ? { pacer } : {}),
+    }),
+  );
 }
 
 async function write(input: DeliveryInput): Promise<number> {

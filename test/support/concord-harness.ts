@@ -71,7 +71,7 @@ export async function startConcord(env: Record<string, string>): Promise<Concord
       await http.close();
       await platforms.close();
       await started.scheduler.queue.obliterate({ force: true }).catch(() => {});
-      await started.deliveries.queue.obliterate({ force: true }).catch(() => {});
+      await started.deliveries.obliterate().catch(() => {});
       await started.close();
       await storage.close();
     },

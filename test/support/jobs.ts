@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/client.js';
 import { auditLog } from '../../src/db/schema/index.js';
 import { recordAudit } from '../../src/domain/audit.js';
 import { type DeliveryQueue, writeDelivery } from '../../src/jobs/deliveries.js';
-import { createDeliveryWorker } from '../../src/jobs/delivery-worker.js';
+import { createDeliveryWorkers } from '../../src/jobs/delivery-worker.js';
 import type { ScheduledItem } from '../../src/jobs/items.js';
 import { Jobs } from '../../src/jobs/jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
@@ -60,7 +60,8 @@ export interface JobsHarness {
   connection: RedisOptions;
   /** A scheduled-items worker; several may run on the same queue. */
   startWorker(overrides?: Partial<ScheduledWorkerOptions>): Worker;
-  startDeliveryWorker(): Worker;
+  /** The delivery workers, one per platform lane. */
+  startDeliveryWorker(): Worker[];
   close(): Promise<void>;
 }
 
@@ -106,14 +107,14 @@ export function makeJobsHarness(
       return worker;
     },
     startDeliveryWorker() {
-      const worker = createDeliveryWorker({ db, connection, prefix, logger, chat: hub });
-      workers.push(worker);
-      return worker;
+      const lanes = createDeliveryWorkers({ db, connection, prefix, logger, chat: hub });
+      workers.push(...lanes);
+      return lanes;
     },
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await jobs.scheduler.queue.obliterate({ force: true }).catch(() => {});
-      await jobs.deliveries.queue.obliterate({ force: true }).catch(() => {});
+      await jobs.deliveries.obliterate().catch(() => {});
       await jobs.close();
     },
   };
