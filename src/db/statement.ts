@@ -1,4 +1,12 @@
-import { getTableColumns, type Placeholder, type Query, sql, type Table } from 'drizzle-orm';
+import {
+  getTableColumns,
+  type Placeholder,
+  type Query,
+  type SQL,
+  sql,
+  type Table,
+} from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Queryable } from './client.js';
 
 /**
@@ -42,4 +50,23 @@ export function columnPlaceholders<T extends Table>(
       .filter((key) => !except.includes(key as keyof T['$inferSelect']))
       .map((key) => [key, sql.placeholder(key)]),
   );
+}
+
+const dialect = new PgDialect();
+
+/**
+ * A statement over many rows passed as one JSON parameter, `jsonb_to_recordset(rows)`: a fan-out
+ * writes hundreds of rows in one statement without drizzle building (and Postgres binding) a
+ * parameter per value, which for 400 rows of 4 columns was most of the command's time. `build`
+ * gets the rows as an SQL fragment to select from; the statement is built once.
+ * @example jsonRowsStatement((rows) => sql`insert into t (a) select a from jsonb_to_recordset(${rows}) as x(a int)`)
+ */
+export function jsonRowsStatement<Row extends Record<string, unknown>>(
+  build: (rows: SQL) => SQL,
+): (on: Queryable, rows: readonly object[]) => Promise<Row[]> {
+  const run = reusableStatement<Row>(() => {
+    const query = dialect.sqlToQuery(build(sql`${sql.placeholder('rows')}::jsonb`));
+    return { toSQL: () => query };
+  });
+  return async (on, rows) => (rows.length === 0 ? [] : run(on, { rows: JSON.stringify(rows) }));
 }

@@ -380,14 +380,6 @@ export class DeliveryQueue {
     await Promise.all(Object.values(this.lanes).map((q) => q.obliterate({ force: true })));
   }
 
-  /**
-   * @deprecated The lanes are `lanes`; this stands in for the single queue of before, for
-   * `queue.obliterate()` in `test/bench/followups.ts`, and obliterates every lane.
-   */
-  get queue(): { obliterate(options?: { force?: boolean }): Promise<void> } {
-    return { obliterate: () => this.obliterate() };
-  }
-
   async close(): Promise<void> {
     await Promise.all(Object.values(this.lanes).map((q) => q.close()));
   }

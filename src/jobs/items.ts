@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client.js';
 import { scheduledItems } from '../db/schema/scheduled.js';
-import { reusableStatement } from '../db/statement.js';
+import { jsonRowsStatement, reusableStatement } from '../db/statement.js';
 
 export type ScheduledItem = typeof scheduledItems.$inferSelect;
 
@@ -61,36 +61,36 @@ export async function scheduleItem(tx: Queryable, input: ScheduleInput): Promise
   return { id: Number(row.id), generation: row.generation, dueAt: input.dueAt };
 }
 
-/** `scheduleItem` for many items in one statement (a fan-out's escalations). */
+const upsertItems = jsonRowsStatement<{ id: string; generation: number }>(
+  (rows) => sql`insert into scheduled_items (kind, subject, due_at, data)
+    select kind, subject, due_at, data
+    from jsonb_to_recordset(${rows}) as x(kind text, subject text, due_at timestamptz, data jsonb)
+    on conflict (kind, subject) do update set
+      due_at = excluded.due_at, data = excluded.data, status = 'pending',
+      generation = scheduled_items.generation + 1, attempts = 0, last_error = null,
+      fired_at = null, updated_at = now()
+    returning id, generation`,
+);
+
+/** `scheduleItem` for many items in one statement (a fan-out's escalations), in input order. */
 export async function scheduleItems(
   tx: Queryable,
   inputs: readonly ScheduleInput[],
 ): Promise<ItemRef[]> {
-  if (inputs.length === 0) return [];
-  const rows = await tx
-    .insert(scheduledItems)
-    .values(
-      inputs.map((i) => ({ kind: i.kind, subject: i.subject, dueAt: i.dueAt, data: i.data ?? {} })),
-    )
-    .onConflictDoUpdate({
-      target: [scheduledItems.kind, scheduledItems.subject],
-      set: {
-        dueAt: sql`excluded.due_at`,
-        data: sql`excluded.data`,
-        status: 'pending',
-        generation: sql`${scheduledItems.generation} + 1`,
-        attempts: 0,
-        lastError: null,
-        firedAt: null,
-        updatedAt: sql`now()`,
-      },
-    })
-    .returning({
-      id: scheduledItems.id,
-      generation: scheduledItems.generation,
-      dueAt: scheduledItems.dueAt,
-    });
-  return rows;
+  const rows = await upsertItems(
+    tx,
+    inputs.map((i) => ({
+      kind: i.kind,
+      subject: i.subject,
+      due_at: i.dueAt.toISOString(),
+      data: i.data ?? {},
+    })),
+  );
+  return rows.map((row, n) => ({
+    id: Number(row.id),
+    generation: row.generation,
+    dueAt: (inputs[n] as ScheduleInput).dueAt,
+  }));
 }
 
 /** Cancels pending items of a kind whose subject is `subject` or starts with `subject/`. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_CLAIM_TIMEOUT_MS } from '../../src/jobs/deliveries.js';
-import { DEFAULT_DELIVERY_CONCURRENCY } from '../../src/jobs/delivery-worker.js';
+import { DELIVERY_CONCURRENCY } from '../../src/jobs/delivery-worker.js';
 import { DEFAULT_RATE_LIMITS as DISCORD_LIMITS } from '../fakes/discord/rate-limits.js';
 import { DEFAULT_RATE_LIMITS as SLACK_LIMITS } from '../fakes/slack/rate-limits.js';
 import type { RateLimited } from './fanout-watch.js';
@@ -68,7 +68,7 @@ export function codeUnderTest() {
     return hash.digest('hex').slice(0, 12);
   };
   return {
-    deliveryConcurrency: DEFAULT_DELIVERY_CONCURRENCY,
+    deliveryConcurrency: DELIVERY_CONCURRENCY,
     claimTimeoutMs: DEFAULT_CLAIM_TIMEOUT_MS,
     sha256: Object.fromEntries(folders.map((f) => [f, hashOf(f)])),
   };
@@ -137,7 +137,9 @@ export function printRuns(
 ): string[] {
   const m = machine();
   console.log(
-    `\ndelivery worker concurrency ${code.deliveryConcurrency}, claim timeout ${code.claimTimeoutMs} ms`,
+    `\ndelivery worker slots per lane ${Object.entries(code.deliveryConcurrency)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ')}, claim timeout ${code.claimTimeoutMs} ms`,
   );
   console.log(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; floor = Discord's ${DISCORD_LIMITS.globalPerSecond}/s for its posts (Slack's workspace bucket holds ${SLACK_LIMITS.workspacePerMinute} posts and is let refill between runs: its posts may all go at once)\n`,

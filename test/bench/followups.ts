@@ -168,7 +168,7 @@ export async function benchFollowups(): Promise<void> {
     console.log(`wrote ${path}`);
   } finally {
     await jobs.scheduler.queue.obliterate({ force: true }).catch(() => {});
-    await jobs.deliveries.queue.obliterate({ force: true }).catch(() => {});
+    await jobs.deliveries.obliterate().catch(() => {});
     await jobs.close();
     await storage.close();
     await admin.unsafe(`drop database if exists ${name} with (force)`);

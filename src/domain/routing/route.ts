@@ -2,8 +2,9 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ChatMessage, TlpLevel } from '../../chat/message.js';
 import { type ChannelRef, type ChatPlatform, platformOf, type UserRef } from '../../chat/refs.js';
 import type { Transaction } from '../../db/client.js';
-import { routingCards, routings } from '../../db/schema/assistance.js';
+import { routingCards } from '../../db/schema/assistance.js';
 import { deliveries } from '../../db/schema/deliveries.js';
+import { jsonRowsStatement } from '../../db/statement.js';
 import { writeDelivery } from '../../jobs/deliveries.js';
 import { type ItemRef, scheduleItems } from '../../jobs/items.js';
 import type { Audience } from '../../tlp/rules.js';
@@ -147,43 +148,56 @@ export async function routeToOrganisations(
   }
   if (chosen.length === 0) return result;
   interleaveByPlatform(chosen);
-  const inserted = await tx
-    .insert(routings)
-    .values(
-      chosen.map(({ org, primaryId }) => ({
-        ...(subject.kind === 'request' ? { requestId: subject.id } : { alertId: subject.id }),
-        orgId: org.id,
-        asked: [primaryId],
-      })),
-    )
-    .returning();
-  const routingOf = new Map(inserted.map((r) => [r.orgId, r]));
-  await tx.insert(routingCards).values(
-    chosen.map(({ org, card }) => ({
-      routingId: (routingOf.get(org.id) as Routing).id,
-      deliveryKey: card.key,
-      target: card.target,
-      personId: card.personId,
+  const inserted = await insertRoutings(
+    tx,
+    chosen.map(({ org, primaryId }) => ({
+      request_id: subject.kind === 'request' ? subject.id : null,
+      alert_id: subject.kind === 'alert' ? subject.id : null,
+      org_id: org.id,
+      asked: [primaryId],
     })),
   );
-  const posted = await tx
-    .insert(deliveries)
-    .values(
-      chosen.map(({ org, card }) => ({
-        key: card.key,
-        mode: card.mode,
-        target: card.target,
-        message: input.render({
-          ...(routingOf.get(org.id) as Routing),
-          orgCode: org.code,
-          orgName: org.name,
-          answeredByName: null,
-        }),
-      })),
-    )
-    .onConflictDoNothing({ target: deliveries.key })
-    .returning({ id: deliveries.id });
-  result.deliveries.push(...posted.map((p) => p.id));
+  const routingOf = new Map(
+    inserted.map((r): [number, Routing] => [
+      r.org_id,
+      {
+        id: r.id,
+        requestId: r.request_id,
+        alertId: r.alert_id,
+        orgId: r.org_id,
+        status: 'waiting',
+        asked: r.asked,
+        answeredBy: null,
+        answeredAt: null,
+        engagedKey: null,
+      },
+    ]),
+  );
+  await insertCards(
+    tx,
+    chosen.map(({ org, card }) => ({
+      routing_id: (routingOf.get(org.id) as Routing).id,
+      delivery_key: card.key,
+      target: card.target,
+      person_id: card.personId,
+    })),
+  );
+  const posted = await insertDeliveries(
+    tx,
+    chosen.map(({ org, card }) => ({
+      key: card.key,
+      mode: card.mode,
+      target: card.target,
+      message: input.render({
+        ...(routingOf.get(org.id) as Routing),
+        orgCode: org.code,
+        orgName: org.name,
+        answeredByName: null,
+      }),
+    })),
+  );
+  // bigserial ids arrive as text.
+  result.deliveries.push(...posted.map((p) => Number(p.id)));
   result.items.push(
     ...(await scheduleItems(
       tx,
@@ -197,6 +211,32 @@ export async function routeToOrganisations(
   );
   return result;
 }
+
+// A fan-out's rows, each kind in one statement over a JSON array (see jsonRowsStatement).
+const insertRoutings = jsonRowsStatement<{
+  id: number;
+  request_id: number | null;
+  alert_id: number | null;
+  org_id: number;
+  asked: number[];
+}>(
+  (rows) => sql`insert into routings (request_id, alert_id, org_id, asked)
+    select request_id, alert_id, org_id, asked
+    from jsonb_to_recordset(${rows}) as x(request_id int, alert_id int, org_id int, asked int[])
+    returning id, request_id, alert_id, org_id, asked`,
+);
+const insertCards = jsonRowsStatement(
+  (rows) => sql`insert into routing_cards (routing_id, delivery_key, target, person_id)
+    select routing_id, delivery_key, target, person_id
+    from jsonb_to_recordset(${rows}) as x(routing_id int, delivery_key text, target text, person_id int)`,
+);
+const insertDeliveries = jsonRowsStatement<{ id: string }>(
+  (rows) => sql`insert into deliveries (key, mode, target, message)
+    select key, mode, target, message
+    from jsonb_to_recordset(${rows}) as x(key text, mode text, target text, message jsonb)
+    on conflict (key) do nothing
+    returning id`,
+);
 
 /**
  * Orders cards so platforms take turns: the queue hands jobs out in id order, and a Discord card
