@@ -4,22 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { openStorage } from '../../src/db/client.js';
-import {
-  contacts,
-  organisations,
-  orgInboxes,
-  people,
-  platformIdentities,
-} from '../../src/db/schema/index.js';
-import { EARLY_WARNING } from '../../src/domain/alerts/send-alert.js';
-import {
-  addTextChannel,
-  type FakeDiscord,
-  PERMISSION_BITS,
-  startFakeDiscord,
-} from '../fakes/discord/index.js';
+import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
+import { addInboxes, seedEarlyWarningDirectory } from '../support/early-warning-world.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,8 +38,6 @@ export interface FanoutWorld {
   close(): Promise<void>;
 }
 
-const code = (i: number) => `D${String(i + 1).padStart(4, '0')}`;
-
 /**
  * `perPlatform` delegations on each platform, each with one `early-warning` primary who is only
  * on that platform and a private inbox there. Codes alternate between the platforms (D0001 Slack,
@@ -70,97 +55,9 @@ export async function buildWorld(perPlatform: number): Promise<FanoutWorld> {
     await redis.flushdb();
     redis.disconnect();
 
-    const sender = slack.addUser({ name: 'hq-sender' });
-    const ops = slack.addChannel({ name: 'hq-ops', members: [slack.botUserId, sender.id] });
-    const recipients: (Recipient & { user: string })[] = [];
-    for (let i = 0; i < 2 * perPlatform; i++) {
-      const org = code(i);
-      if (i % 2 === 0) {
-        const user = slack.addUser({ name: `ew-${org.toLowerCase()}` });
-        const channel = slack.addChannel({
-          name: `ew-inbox-${org.toLowerCase()}`,
-          is_private: true,
-          members: [slack.botUserId, user.id],
-        });
-        recipients.push({ org, platform: 'slack', channel: channel.id, user: user.id });
-      } else {
-        const user = discord.addMember(`ew-${org.toLowerCase()}`);
-        // Private as Concord makes them: hidden from @everyone, visible to the bot and the contact.
-        const view = String(PERMISSION_BITS.VIEW_CHANNEL);
-        const see = String(PERMISSION_BITS.VIEW_CHANNEL | PERMISSION_BITS.SEND_MESSAGES);
-        const channel = addTextChannel(discord.state, `ew-inbox-${org.toLowerCase()}`, {
-          permission_overwrites: [
-            { id: discord.guildId, type: 0, allow: '0', deny: view },
-            { id: discord.botUserId, type: 1, allow: see, deny: '0' },
-            { id: user.id, type: 1, allow: see, deny: '0' },
-          ],
-        });
-        recipients.push({ org, platform: 'discord', channel: channel.id, user: user.id });
-      }
-    }
-
+    const { sender, ops, inboxes: recipients } = addInboxes(slack, discord, perPlatform);
     const url = databaseUrl(DATABASE);
-    const storage = await openStorage({ databaseUrl: url });
-    try {
-      const db = storage.db;
-      const orgRows = await db
-        .insert(organisations)
-        .values([
-          { code: 'HQ', name: 'Headquarters', kind: 'organiser' as const },
-          ...recipients.map((r) => ({
-            code: r.org,
-            name: `Delegation ${r.org}`,
-            kind: 'delegation' as const,
-          })),
-        ])
-        .returning({ id: organisations.id, code: organisations.code });
-      const orgId = new Map(orgRows.map((o) => [o.code, o.id]));
-      const personRows = await db
-        .insert(people)
-        .values([
-          { handle: 'hq-sender', name: 'HQ Sender', orgId: orgId.get('HQ'), role: 'delegate' },
-          ...recipients.map((r) => ({
-            handle: `ew-${r.org.toLowerCase()}`,
-            name: `Contact ${r.org}`,
-            orgId: orgId.get(r.org),
-            role: 'delegate' as const,
-          })),
-        ])
-        .returning({ id: people.id, handle: people.handle });
-      const personId = new Map(personRows.map((p) => [p.handle, p.id]));
-      const personOf = (r: Recipient) => personId.get(`ew-${r.org.toLowerCase()}`) as number;
-      await db.insert(platformIdentities).values([
-        {
-          platform: 'slack',
-          externalId: sender.id,
-          personId: personId.get('hq-sender') as number,
-        },
-        ...recipients.map((r) => ({
-          platform: r.platform,
-          externalId: r.user,
-          personId: personOf(r),
-        })),
-      ]);
-      await db.insert(contacts).values(
-        recipients.map((r) => ({
-          orgId: orgId.get(r.org) as number,
-          capability: EARLY_WARNING,
-          personId: personOf(r),
-          rank: 0,
-        })),
-      );
-      // As `/org inbox` would have recorded them, the platform having said they are private.
-      await db.insert(orgInboxes).values(
-        recipients.map((r) => ({
-          orgId: orgId.get(r.org) as number,
-          platform: r.platform,
-          channel: `${r.platform}:${r.channel}`,
-          private: true,
-        })),
-      );
-    } finally {
-      await storage.close();
-    }
+    await seedEarlyWarningDirectory(url, sender.id, recipients);
 
     return {
       slack,

@@ -2,24 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStorage } from '../../src/db/client.js';
-import {
-  contacts,
-  organisations,
-  orgInboxes,
-  people,
-  platformIdentities,
-} from '../../src/db/schema/index.js';
-import { EARLY_WARNING } from '../../src/domain/alerts/send-alert.js';
 import { ConcordProcess } from '../bench/fanout-world.js';
-import {
-  addTextChannel,
-  type FakeDiscord,
-  messagesIn,
-  PERMISSION_BITS,
-  startFakeDiscord,
-} from '../fakes/discord/index.js';
+import { type FakeDiscord, messagesIn, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
+import {
+  addInboxes,
+  type Inbox,
+  seedEarlyWarningDirectory,
+} from '../support/early-warning-world.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
 
 // Concord as a real process, SIGKILLed in the middle of an early warning's fan-out to 20 Slack
@@ -33,13 +23,6 @@ const PER_PLATFORM = 20;
 const DATABASE = `concord_e2e_fanout_crash_${process.pid}`;
 // A Redis database of its own (the benches use 7 and 8), flushed at the start.
 const REDIS_URL = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/9`;
-
-interface Inbox {
-  org: string;
-  platform: 'slack' | 'discord';
-  channel: string;
-  user: string;
-}
 
 let slack: FakeSlack | undefined;
 let discord: FakeDiscord | undefined;
@@ -64,90 +47,8 @@ async function seed(s: FakeSlack, d: FakeDiscord) {
   await redis.flushdb();
   redis.disconnect();
 
-  const sender = s.addUser({ name: 'hq-sender' });
-  const ops = s.addChannel({ name: 'hq-ops', members: [s.botUserId, sender.id] });
-  const inboxes: Inbox[] = [];
-  for (let i = 0; i < 2 * PER_PLATFORM; i++) {
-    const org = `D${String(i + 1).padStart(3, '0')}`;
-    const name = `ew-${org.toLowerCase()}`;
-    if (i % 2 === 0) {
-      const user = s.addUser({ name });
-      const channel = s.addChannel({
-        name: `inbox-${org.toLowerCase()}`,
-        is_private: true,
-        members: [s.botUserId, user.id],
-      });
-      inboxes.push({ org, platform: 'slack', channel: channel.id, user: user.id });
-    } else {
-      const user = d.addMember(name);
-      const see = String(PERMISSION_BITS.VIEW_CHANNEL | PERMISSION_BITS.SEND_MESSAGES);
-      const channel = addTextChannel(d.state, `inbox-${org.toLowerCase()}`, {
-        permission_overwrites: [
-          { id: d.guildId, type: 0, allow: '0', deny: String(PERMISSION_BITS.VIEW_CHANNEL) },
-          { id: d.botUserId, type: 1, allow: see, deny: '0' },
-          { id: user.id, type: 1, allow: see, deny: '0' },
-        ],
-      });
-      inboxes.push({ org, platform: 'discord', channel: channel.id, user: user.id });
-    }
-  }
-
-  const storage = await openStorage({ databaseUrl: databaseUrl(DATABASE) });
-  try {
-    const { db } = storage;
-    const orgRows = await db
-      .insert(organisations)
-      .values([
-        { code: 'HQ', name: 'Headquarters', kind: 'organiser' as const },
-        ...inboxes.map((b) => ({
-          code: b.org,
-          name: `Delegation ${b.org}`,
-          kind: 'delegation' as const,
-        })),
-      ])
-      .returning({ id: organisations.id, code: organisations.code });
-    const orgId = (code: string) => orgRows.find((o) => o.code === code)?.id as number;
-    const personRows = await db
-      .insert(people)
-      .values([
-        { handle: 'hq-sender', name: 'HQ Sender', orgId: orgId('HQ'), role: 'delegate' as const },
-        ...inboxes.map((b) => ({
-          handle: `ew-${b.org.toLowerCase()}`,
-          name: `Contact ${b.org}`,
-          orgId: orgId(b.org),
-          role: 'delegate' as const,
-        })),
-      ])
-      .returning({ id: people.id, handle: people.handle });
-    const personId = (handle: string) => personRows.find((p) => p.handle === handle)?.id as number;
-    const contactOf = (b: Inbox) => personId(`ew-${b.org.toLowerCase()}`);
-    await db.insert(platformIdentities).values([
-      { platform: 'slack', externalId: sender.id, personId: personId('hq-sender') },
-      ...inboxes.map((b) => ({
-        platform: b.platform,
-        externalId: b.user,
-        personId: contactOf(b),
-      })),
-    ]);
-    await db.insert(contacts).values(
-      inboxes.map((b) => ({
-        orgId: orgId(b.org),
-        capability: EARLY_WARNING,
-        personId: contactOf(b),
-        rank: 0,
-      })),
-    );
-    await db.insert(orgInboxes).values(
-      inboxes.map((b) => ({
-        orgId: orgId(b.org),
-        platform: b.platform,
-        channel: `${b.platform}:${b.channel}`,
-        private: true,
-      })),
-    );
-  } finally {
-    await storage.close();
-  }
+  const { sender, ops, inboxes } = addInboxes(s, d, PER_PLATFORM);
+  await seedEarlyWarningDirectory(databaseUrl(DATABASE), sender.id, inboxes);
   return { sender, ops, inboxes };
 }
 

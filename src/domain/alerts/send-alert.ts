@@ -8,7 +8,7 @@ import { nextRef } from '../refs.js';
 import { alertCard } from '../routing/cards.js';
 import { platformOrder } from '../routing/contacts.js';
 import { ALERT_DEADLINE_MS } from '../routing/deadlines.js';
-import { type RouteResult, routeToOrganisations } from '../routing/route.js';
+import { type RouteResult, refuseWhenNobody, routeToOrganisations } from '../routing/route.js';
 import { loadAlertView } from '../routing/subject.js';
 import { type Addressees, addressedOrganisations, describeAddressees } from '../routing/targets.js';
 
@@ -78,15 +78,7 @@ export async function sendAlert({
       now: ctx.now,
       render: (routing) => alertCard(view, routing),
     });
-    if (routed.routed.length === 0) {
-      const why = [
-        routed.withoutContact.length
-          ? `no ${EARLY_WARNING} contact at ${routed.withoutContact.join(', ')}`
-          : '',
-        ...routed.refused,
-      ].filter(Boolean);
-      throw usageError(`nobody to send the warning to: ${why.join('; ') || 'no organisation'}`);
-    }
+    refuseWhenNobody(routed, EARLY_WARNING, 'the warning');
     await recordAudit(tx, {
       actor: actorOf(ctx),
       action: 'alert.send',

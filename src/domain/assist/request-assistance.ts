@@ -13,7 +13,7 @@ import { nextRef } from '../refs.js';
 import { requestCard, trackingCard } from '../routing/cards.js';
 import { platformOrder } from '../routing/contacts.js';
 import { URGENCY_DEADLINE_MS } from '../routing/deadlines.js';
-import { type RouteResult, routeToOrganisations } from '../routing/route.js';
+import { type RouteResult, refuseWhenNobody, routeToOrganisations } from '../routing/route.js';
 import { loadRequestView } from '../routing/subject.js';
 import { type Addressees, addressedOrganisations, describeAddressees } from '../routing/targets.js';
 
@@ -127,16 +127,7 @@ export async function requestAssistance({
       now: ctx.now,
       render: (routing) => requestCard(view, routing),
     });
-    if (routed.routed.length === 0) {
-      // Nothing is sent, so nothing is kept: the transaction rolls back with the reason.
-      const why = [
-        routed.withoutContact.length
-          ? `no ${input.capability} contact at ${routed.withoutContact.join(', ')}`
-          : '',
-        ...routed.refused,
-      ].filter(Boolean);
-      throw usageError(`nobody to send the request to: ${why.join('; ') || 'no organisation'}`);
-    }
+    refuseWhenNobody(routed, input.capability, 'the request');
     const tracking = await writeDelivery(tx, {
       key: trackingKey,
       mode: 'direct',

@@ -5,6 +5,7 @@ import type { Transaction } from '../../db/client.js';
 import { routingCards } from '../../db/schema/assistance.js';
 import { deliveries } from '../../db/schema/deliveries.js';
 import { jsonRowsStatement } from '../../db/statement.js';
+import { usageError } from '../../errors.js';
 import { writeDelivery } from '../../jobs/deliveries.js';
 import { type ItemRef, scheduleItems } from '../../jobs/items.js';
 import type { Audience } from '../../tlp/rules.js';
@@ -52,6 +53,21 @@ export const escalationSubject = (ref: string, orgCode: string) => `${ref}/${org
 export const inboxCardKey = (ref: string, orgCode: string) => `${ref}/${orgCode}/inbox`;
 export const directCardKey = (ref: string, orgCode: string, personId: number) =>
   `${ref}/${orgCode}/direct/${personId}`;
+
+/**
+ * A fan-out that reached nobody is refused as a whole, with every reason: thrown inside the
+ * transaction, it rolls back and nothing is kept.
+ */
+export function refuseWhenNobody(routed: RouteResult, capability: string, what: string): void {
+  if (routed.routed.length > 0) return;
+  const why = [
+    routed.withoutContact.length
+      ? `no ${capability} contact at ${routed.withoutContact.join(', ')}`
+      : '',
+    ...routed.refused,
+  ].filter(Boolean);
+  throw usageError(`nobody to send ${what} to: ${why.join('; ') || 'no organisation'}`);
+}
 
 /**
  * Routes a subject to each organisation, inside the caller's transaction: the primary contact
