@@ -72,8 +72,8 @@ async function anchoredMessage(db: Queryable, row: DeliveryRow): Promise<Message
 
 /**
  * Whether a later edit of the same anchor has gone out already: then this older one must not
- * overwrite it. (No index covers `anchor`; the lookup scans, which is fine while the outbox is
- * small.) Two edits of one anchor sending at the very same moment can still land out of order.
+ * overwrite it (`deliveries_anchor_idx` covers the lookup). Two edits of one anchor sending at
+ * the very same moment can still land out of order.
  */
 async function supersededEdit(db: Queryable, row: DeliveryRow): Promise<boolean> {
   const [later] = await db
