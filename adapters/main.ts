@@ -52,7 +52,14 @@ runEntryPoint(async () => {
     deliver: async (rows) => {
       if (jobs)
         await postNow(
-          { db: storage.db, chat: core.chat, queue: jobs.deliveries, logger, pacer: jobs.pacer },
+          {
+            db: storage.db,
+            chat: core.chat,
+            queue: jobs.deliveries,
+            logger,
+            pacer: jobs.pacer,
+            metrics,
+          },
           rows,
         );
     },
@@ -63,6 +70,7 @@ runEntryPoint(async () => {
     prefix: 'concord',
     logger,
     chat: core.chat,
+    metrics,
     handlers: itemHandlers({ directPlatform: 'shell' }),
   });
 

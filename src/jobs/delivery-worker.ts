@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
 import { CHAT_PLATFORMS, type ChatPlatform } from '../chat/refs.js';
+import type { Metrics } from '../metrics.js';
 import { bullConnection } from './connection.js';
 import { type DeliveryQueueOptions, deliveryQueueName } from './deliveries.js';
 import type { Pacer } from './pacer.js';
@@ -56,6 +57,7 @@ export interface DeliveryWorkerOptions extends DeliveryQueueOptions {
   /** Slots of every lane, instead of each lane's own (`DELIVERY_CONCURRENCY`). */
   concurrency?: number;
   onSent?: (id: number) => void;
+  metrics?: Metrics;
 }
 
 /**
@@ -93,6 +95,7 @@ export function createDeliveryWorker(
           last,
           logger,
           ...(pacer ? { pacer } : {}),
+          ...(options.metrics ? { metrics: options.metrics } : {}),
         });
       } catch (err) {
         if (!isChatFailure(err, 'rate_limited') || !token) throw err;

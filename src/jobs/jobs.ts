@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { ChatHub } from '../chat/hub.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { DeliveryQueue, RECLAIM_DEAD_EVERY_MS } from './deliveries.js';
 import { createDeliveryWorkers } from './delivery-worker.js';
 import { Liveness } from './liveness.js';
@@ -21,6 +22,8 @@ export interface JobsOptions {
   clock?: () => Date;
   horizonMs?: number;
   reconcileEveryMs?: number;
+  /** Counts deliveries, 429s, escalations and lateness, and reads queue depths at each scrape. */
+  metrics?: Metrics;
   worker?: Partial<
     Pick<ScheduledWorkerOptions, 'concurrency' | 'lockDurationMs' | 'stalledIntervalMs' | 'onFired'>
   >;
@@ -66,6 +69,15 @@ export class Jobs {
     // inline (`postNow`) as soon as it has Jobs.
     this.liveness = new Liveness(this.pacerRedis, options.prefix, options.logger);
     this.liveness.start();
+    options.metrics?.countQueuesWith(async () => {
+      const queues = [this.scheduler.queue, ...Object.values(this.deliveries.lanes)];
+      const counts = await Promise.all(
+        queues.map((q) => q.getJobCounts('waiting', 'delayed', 'active')),
+      );
+      return queues.flatMap((q, i) =>
+        Object.entries(counts[i] ?? {}).map(([state, count]) => ({ queue: q.name, state, count })),
+      );
+    });
   }
 
   /** Starts the workers of this process. Several processes may run them on the same queues. */

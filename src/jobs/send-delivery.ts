@@ -4,10 +4,11 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import { isChatFailure } from '../chat/errors.js';
 import type { ChatHub } from '../chat/hub.js';
 import type { ChatPort } from '../chat/port.js';
-import type { ChannelRef, MessageRef, UserRef } from '../chat/refs.js';
+import { type ChannelRef, type MessageRef, platformOf, type UserRef } from '../chat/refs.js';
 import type { Database, Queryable } from '../db/client.js';
 import { deliveries } from '../db/schema/deliveries.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import {
   type DeliveryQueue,
   type DeliveryRow,
@@ -97,6 +98,8 @@ export interface SendOptions {
   pacer?: Pacer;
   /** Where a failing pacer or lookup is reported. */
   logger?: Logger;
+  /** Counts each outcome (`concord_deliveries_total`, `concord_platform_rate_limited_total`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -277,6 +280,8 @@ export async function postClaimed(
   row: DeliveryRow,
   options: SendOptions,
 ): Promise<void> {
+  const count = (outcome: 'sent' | 'retry' | 'failed' | 'rate_limited') =>
+    options.metrics?.deliveries.inc({ platform: platformOf(row.target), mode: row.mode, outcome });
   try {
     let port: ChatPort;
     try {
@@ -289,9 +294,12 @@ export async function postClaimed(
       .update(deliveries)
       .set({ status: 'sent', sentAt: new Date(), messageRef: ref, lastError: null })
       .where(eq(deliveries.id, row.id));
+    count('sent');
   } catch (err) {
     const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
     if (isChatFailure(err, 'rate_limited')) {
+      count('rate_limited');
+      options.metrics?.rateLimited.inc({ platform: platformOf(row.target) });
       await db
         .update(deliveries)
         .set({
@@ -303,6 +311,7 @@ export async function postClaimed(
       throw err;
     }
     const last = options.last || err instanceof UnrecoverableError;
+    count(last ? 'failed' : 'retry');
     await db
       .update(deliveries)
       .set({ status: last ? 'failed' : 'pending', lastError })
@@ -319,13 +328,21 @@ export async function postClaimed(
  * delayed by the platform's Retry-After, to take a fresh turn under the pacer then.
  */
 export async function postNow(
-  deps: { db: Database; chat: ChatHub; queue: DeliveryQueue; logger: Logger; pacer?: Pacer },
+  deps: {
+    db: Database;
+    chat: ChatHub;
+    queue: DeliveryQueue;
+    logger: Logger;
+    pacer?: Pacer;
+    metrics?: Metrics;
+  },
   rows: readonly DeliveryRow[],
 ): Promise<void> {
   const options = {
     last: false,
     logger: deps.logger,
     ...(deps.pacer ? { pacer: deps.pacer } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   };
   const byTarget = new Map<string, DeliveryRow[]>();
   for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);

@@ -6,6 +6,7 @@ import type { ChatHub } from '../chat/hub.js';
 import type { Database, Transaction } from '../db/client.js';
 import { scheduledItems } from '../db/schema/scheduled.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { bullConnection } from './connection.js';
 import {
   type DeliveryInput,
@@ -70,6 +71,8 @@ export interface ScheduledWorkerOptions {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   onFired?: (item: ScheduledItem, lateMs: number) => void;
+  /** Observes each firing's lateness, and counts escalations (`*.escalate` items). */
+  metrics?: Metrics;
 }
 
 /**
@@ -205,7 +208,12 @@ async function fireItem(
         return { outcome: 'fired', lateMs };
       },
     );
-    if (fired) options.onFired?.(fired.item, fired.lateMs);
+    if (fired) {
+      options.onFired?.(fired.item, fired.lateMs);
+      const kind = fired.item.kind;
+      options.metrics?.lateness.observe({ kind }, Math.max(0, fired.lateMs) / 1000);
+      if (kind.endsWith('.escalate')) options.metrics?.escalations.inc({ kind });
+    }
     if (followUps.length > 0) await options.scheduler.enqueue(followUps);
     if (outbox.length > 0) await deliverNow(options, outbox);
     return result;
