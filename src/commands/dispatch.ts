@@ -72,6 +72,8 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
   return async (inbound) => {
     const started = performance.now();
     let label = 'unknown';
+    // One id per command: on every line the command logs, and in the apology if it fails.
+    const correlationId = randomUUID().slice(0, 8);
     try {
       const parsed = parseCommand(inbound.text, deps.registry);
       label = `${parsed.spec.name} ${parsed.sub.name}`;
@@ -85,7 +87,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
           channel: inbound.channel,
           caller: inbound.user,
           now: clock(),
-          logger: deps.logger,
+          logger: deps.logger.child({ correlationId, command: label }),
           chat: deps.chat,
           registry: deps.registry,
           enqueue: enqueueAfterCommit,
@@ -101,7 +103,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
       deps.metrics.commands.inc({ command: label, outcome: 'ok' });
       return reply;
     } catch (error) {
-      return replyToFailure(error, { ...deps, label, user: inbound.user });
+      return replyToFailure(error, { ...deps, label, user: inbound.user, correlationId });
     } finally {
       deps.metrics.commandSeconds.observe({ command: label }, (performance.now() - started) / 1000);
     }
@@ -115,7 +117,14 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
  */
 export function replyToFailure(
   error: unknown,
-  context: { logger: Logger; metrics: Metrics; label: string; user: string },
+  context: {
+    logger: Logger;
+    metrics: Metrics;
+    label: string;
+    user: string;
+    /** The command's id, when it has one already; otherwise the apology gets a new one. */
+    correlationId?: string;
+  },
 ): CommandReply {
   const failure = asConcordError(error);
   if (failure) {
@@ -128,7 +137,7 @@ export function replyToFailure(
       },
     };
   }
-  const ref = randomUUID().slice(0, 8);
+  const ref = context.correlationId ?? randomUUID().slice(0, 8);
   context.metrics.commands.inc({ command: context.label, outcome: 'internal' });
   context.logger.error(
     { err: error, correlationId: ref, command: context.label, user: context.user },

@@ -48,7 +48,8 @@ describe('when something other than the input is wrong', () => {
             summary: 'throws a TypeError',
             options: [],
             permission: { kind: 'anyone' },
-            handler: async () => {
+            handler: async (ctx) => {
+              ctx.logger.info('about to fail');
               throw new TypeError('cannot read properties of undefined (secret detail)');
             },
           },
@@ -69,8 +70,13 @@ describe('when something other than the input is wrong', () => {
       /^Sorry, that went wrong on Concord's side \(reference [0-9a-f]{8}\); nothing was changed$/,
     );
     expect(JSON.stringify(reply)).not.toContain('secret detail');
-    expect(lines.find((l) => l.correlationId === ref)).toMatchObject({
-      msg: 'command failed',
+    expect(lines.find((l) => l.msg === 'command failed')).toMatchObject({
+      correlationId: ref,
+      command: 'boom now',
+    });
+    // Everything the command logged on its way carries the same id.
+    expect(lines.find((l) => l.msg === 'about to fail')).toMatchObject({
+      correlationId: ref,
       command: 'boom now',
     });
   });
