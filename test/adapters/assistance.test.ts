@@ -71,13 +71,8 @@ async function startWorld(): Promise<World> {
     expect(late.map((i) => i.payload.data)).toEqual([]);
   });
   const concord = await startConcord({
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: slack.signingSecret,
-    SLACK_API_URL: slack.apiUrl,
-    DISCORD_BOT_TOKEN: discord.botToken,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_GUILD_ID: discord.guildId,
-    DISCORD_API_URL: discord.apiUrl,
+    ...slack.concordEnv(),
+    ...discord.concordEnv(),
   });
   closers.push(async () => {
     // Nothing left unsent or failed; waiting also lets in-flight posts land before shutdown.

@@ -25,13 +25,8 @@ beforeEach(async () => {
   slack = await startFakeSlack({ rateLimits: false });
   discord = await startFakeDiscord();
   concord = await startConcord({
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: slack.signingSecret,
-    SLACK_API_URL: slack.apiUrl,
-    DISCORD_BOT_TOKEN: discord.botToken,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_GUILD_ID: discord.guildId,
-    DISCORD_API_URL: discord.apiUrl,
+    ...slack.concordEnv(),
+    ...discord.concordEnv(),
   });
   events = `${concord.url}/slack/events`;
   kadri = slack.addUser({ name: 'kadri' });

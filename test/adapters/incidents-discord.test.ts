@@ -18,10 +18,7 @@ let eve: { id: string };
 beforeEach(async () => {
   discord = await startFakeDiscord();
   concord = await startConcord({
-    DISCORD_BOT_TOKEN: discord.botToken,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_GUILD_ID: discord.guildId,
-    DISCORD_API_URL: discord.apiUrl,
+    ...discord.concordEnv(),
   });
   anna = discord.addMember('anna-deu');
   bob = discord.addMember('bob-acme');

@@ -22,9 +22,7 @@ let ops: { id: string };
 beforeEach(async () => {
   fake = await startFakeSlack({ rateLimits: false });
   concord = await startConcord({
-    SLACK_BOT_TOKEN: fake.botToken,
-    SLACK_SIGNING_SECRET: fake.signingSecret,
-    SLACK_API_URL: fake.apiUrl,
+    ...fake.concordEnv(),
   });
   events = `${concord.url}/slack/events`;
   kadri = fake.addUser({ name: 'kadri' });

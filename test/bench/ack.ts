@@ -102,9 +102,7 @@ export async function benchAck(): Promise<void> {
   await admin.unsafe(`create database ${dbName}`);
   const redisDb = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/7`;
   const slackEnv = {
-    SLACK_BOT_TOKEN: fake.botToken,
-    SLACK_SIGNING_SECRET: fake.signingSecret,
-    SLACK_API_URL: fake.apiUrl,
+    ...fake.concordEnv(),
   };
   const concordPort = await freePort();
   const profile = process.env.BENCH_PROFILE

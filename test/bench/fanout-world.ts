@@ -69,13 +69,8 @@ export async function buildWorld(perPlatform: number): Promise<FanoutWorld> {
       env: {
         DATABASE_URL: url,
         REDIS_URL: redisUrl,
-        SLACK_BOT_TOKEN: slack.botToken,
-        SLACK_SIGNING_SECRET: slack.signingSecret,
-        SLACK_API_URL: slack.apiUrl,
-        DISCORD_BOT_TOKEN: discord.botToken,
-        DISCORD_APPLICATION_ID: discord.applicationId,
-        DISCORD_GUILD_ID: discord.guildId,
-        DISCORD_API_URL: discord.apiUrl,
+        ...slack.concordEnv(),
+        ...discord.concordEnv(),
         LOG_LEVEL: process.env.BENCH_LOG ?? 'error',
       },
       async close() {

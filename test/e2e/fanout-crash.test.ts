@@ -62,13 +62,8 @@ describe('Concord killed halfway through a fan-out', () => {
     concord = await ConcordProcess.create({
       DATABASE_URL: databaseUrl(DATABASE),
       REDIS_URL,
-      SLACK_BOT_TOKEN: s.botToken,
-      SLACK_SIGNING_SECRET: s.signingSecret,
-      SLACK_API_URL: s.apiUrl,
-      DISCORD_BOT_TOKEN: d.botToken,
-      DISCORD_APPLICATION_ID: d.applicationId,
-      DISCORD_GUILD_ID: d.guildId,
-      DISCORD_API_URL: d.apiUrl,
+      ...s.concordEnv(),
+      ...d.concordEnv(),
       LOG_LEVEL: 'error',
     });
     await concord.start();

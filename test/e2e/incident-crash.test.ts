@@ -80,9 +80,7 @@ describe('Concord killed in the middle of opening an incident', () => {
       CONCORD_DATA_DIR: dataDir,
       PORT: String(port),
       LOG_LEVEL: 'error',
-      SLACK_BOT_TOKEN: fake.botToken,
-      SLACK_SIGNING_SECRET: fake.signingSecret,
-      SLACK_API_URL: fake.apiUrl,
+      ...fake.concordEnv(),
     };
     const first = startConcord(env);
     await healthy(port);

@@ -335,6 +335,9 @@ describe('the TLP table for routed requests', () => {
     expect(await say('/assist request Look capability:forensics to:ACME tlp:green')).toContain(
       'ACME (inbox)',
     );
+    expect(await say('/assist request Look capability:forensics to:ACME tlp:clear')).toContain(
+      'ACME (inbox)',
+    );
   });
 
   it('AMBER+STRICT and RED go only to named organisations: broad addressees are refused and nothing is written', async () => {

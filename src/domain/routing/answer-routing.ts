@@ -24,7 +24,7 @@ const PAST: Record<Answer, 'accepted' | 'declined' | 'acknowledged'> = {
 export async function lockRouting(
   tx: Transaction,
   routingId: number,
-): Promise<{ view: RequestView | AlertView; routingId: number } | null> {
+): Promise<RequestView | AlertView | null> {
   const [routing] = await tx.select().from(routings).where(eq(routings.id, routingId));
   if (!routing) return null;
   if (routing.requestId !== null) {
@@ -33,14 +33,14 @@ export async function lockRouting(
       .from(assistRequests)
       .where(eq(assistRequests.id, routing.requestId))
       .for('update');
-    return request ? { view: await loadRequestView(tx, request), routingId } : null;
+    return request ? loadRequestView(tx, request) : null;
   }
   const [alert] = await tx
     .select()
     .from(alerts)
     .where(eq(alerts.id, routing.alertId as number))
     .for('update');
-  return alert ? { view: await loadAlertView(tx, alert), routingId } : null;
+  return alert ? loadAlertView(tx, alert) : null;
 }
 
 /**
@@ -57,9 +57,8 @@ export async function answerRouting({
   input: { routingId: number; answer: Answer; pressedOn: string };
 }): Promise<{ reply: string; deliveries: number[] }> {
   return ctx.db.transaction(async (tx) => {
-    const locked = await lockRouting(tx, input.routingId);
-    if (!locked) throw notFound('that request or warning no longer exists');
-    const { view } = locked;
+    const view = await lockRouting(tx, input.routingId);
+    if (!view) throw notFound('that request or warning no longer exists');
     const routing = view.routings.find((r) => r.id === input.routingId);
     if (!routing) throw notFound('that request or warning no longer exists');
     const ref = view.kind === 'request' ? view.request.ref : view.alert.ref;

@@ -12,7 +12,8 @@ export const CLOSE = 'assist.close';
 const stamp = (at: Date) => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const from = (s: Sender) => `${s.name}${s.orgCode ? ` (${s.orgCode})` : ''}`;
 
-function routingStatus(r: RoutingView): string {
+/** An organisation's answer in a word or three: `accepted by Bob Stone`, `waiting`. */
+export function routingStatus(r: RoutingView): string {
   const who = r.answeredByName ? ` by ${r.answeredByName}` : '';
   switch (r.status) {
     case 'accepted':
@@ -130,5 +131,3 @@ export function alertCard(view: AlertView, routing: RoutingView): ChatMessage {
 /** A routing's card, whichever the subject. */
 export const cardFor = (view: RequestView | AlertView, routing: RoutingView) =>
   view.kind === 'request' ? requestCard(view, routing) : alertCard(view, routing);
-
-export { routingStatus };

@@ -25,9 +25,8 @@ const EscalationData = z.object({
  */
 export const escalateRouting: ItemHandler = async ({ tx, item, now, deliver }) => {
   const { routingId, deadlineMs } = EscalationData.parse(item.data);
-  const locked = await lockRouting(tx, routingId);
-  if (!locked) return undefined;
-  const { view } = locked;
+  const view = await lockRouting(tx, routingId);
+  if (!view) return undefined;
   const routing = view.routings.find((r) => r.id === routingId);
   if (routing?.status !== 'waiting') return undefined;
   if (view.kind === 'request' && view.request.status !== 'open') return undefined;

@@ -109,6 +109,16 @@ export class FakeDiscord {
     return this.rest.calls;
   }
   /** Delay before every REST answer, in ms. */
+  /** The environment that points Concord at this fake. */
+  concordEnv(): Record<string, string> {
+    return {
+      DISCORD_BOT_TOKEN: this.botToken,
+      DISCORD_APPLICATION_ID: this.applicationId,
+      DISCORD_GUILD_ID: this.guildId,
+      DISCORD_API_URL: this.apiUrl,
+    };
+  }
+
   get latencyMs() {
     return this.rest.latencyMs;
   }

@@ -89,6 +89,14 @@ export class FakeSlack {
   get apiUrl(): string {
     return `${this.baseUrl}/api/`;
   }
+  /** The environment that points Concord at this fake. */
+  concordEnv(): Record<string, string> {
+    return {
+      SLACK_BOT_TOKEN: this.botToken,
+      SLACK_SIGNING_SECRET: this.signingSecret,
+      SLACK_API_URL: this.apiUrl,
+    };
+  }
   /** Everything the app POSTed to response URLs. */
   get responses() {
     return this.responseUrls.posts;
