@@ -11,6 +11,7 @@ import { RESUME_EVERY_MS } from '../src/jobs/provision-incidents.js';
 import { postNow } from '../src/jobs/send-delivery.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
+import { COMMAND_BURST, CommandRateGate } from '../src/redis/command-rate.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
@@ -39,6 +40,17 @@ runEntryPoint(async () => {
     );
   }
   const metrics = createMetrics();
+  // The shell's operator is the terminal's owner, and a script may send commands back to back:
+  // only people on the chat platforms are limited.
+  const rateGate =
+    onPlatforms && config.CONCORD_COMMANDS_PER_MINUTE > 0
+      ? new CommandRateGate(
+          redis.client,
+          'concord',
+          { perMinute: config.CONCORD_COMMANDS_PER_MINUTE, burst: COMMAND_BURST },
+          logger,
+        )
+      : undefined;
   let jobs: Jobs | undefined;
   const core = createCore({
     db: storage.db,
@@ -49,6 +61,7 @@ runEntryPoint(async () => {
       : [...config.CONCORD_ADMINS, `shell:${SHELL_OPERATOR}`],
     enqueue: async (items) => jobs?.scheduler.enqueue(items),
     dispatch: async (ids) => jobs?.deliveries.enqueue(ids),
+    ...(rateGate ? { admit: (user: string) => rateGate.admit(user) } : {}),
     deliver: async (rows) => {
       if (jobs)
         await postNow(

@@ -68,6 +68,15 @@ export const Config = z
         .max(65535)
         .default(3000),
     ),
+    // Commands a minute each person on Slack or Discord may send (0: no limit); see command-rate.ts.
+    CONCORD_COMMANDS_PER_MINUTE: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.coerce
+        .number({ message: 'expected a number of commands a minute' })
+        .int('expected a whole number of commands a minute')
+        .min(0)
+        .default(30),
+    ),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     SLACK_BOT_TOKEN: optionalText,
     SLACK_SIGNING_SECRET: optionalText,

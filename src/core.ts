@@ -11,7 +11,7 @@ import { claimDelivery } from './domain/inbound/claim-delivery.js';
 import { relayMessage } from './domain/incidents/relay-message.js';
 import { type Answer, answerRouting } from './domain/routing/answer-routing.js';
 import { ACCEPT, ACKNOWLEDGE, CLOSE, DECLINE } from './domain/routing/cards.js';
-import { usageError } from './errors.js';
+import { throttled, usageError } from './errors.js';
 import type { DeliveryRow } from './jobs/deliveries.js';
 import type { ItemRef } from './jobs/items.js';
 import { IncidentProvisioner } from './jobs/provision-incidents.js';
@@ -37,6 +37,11 @@ export interface CoreOptions {
   dispatch?: (deliveryIds: readonly number[]) => Promise<void>;
   /** Commands worked on at once; the rest wait, already acknowledged (default 32). */
   concurrency?: number;
+  /**
+   * The per-person command limit (`CommandRateGate.admit`): 0 lets the command run, anything
+   * else is the ms until one would be let through. Without it, commands are not limited.
+   */
+  admit?: (user: string) => Promise<number>;
 }
 
 /** The platform-free heart of Concord: adapters register on `chat` and feed `inbound`. */
@@ -71,6 +76,11 @@ export function createCore(options: CoreOptions): Core {
   const inbound: ChatInbound = {
     command: (command) =>
       limit(async () => {
+        // Refused before its key is claimed: nothing of it is recorded, so trying again works.
+        const wait = (await options.admit?.(command.user)) ?? 0;
+        if (wait > 0) {
+          return replyToFailure(tooFast(wait), { ...options, label: 'any', user: command.user });
+        }
         try {
           if (!(await claimDelivery(options.db, command.deliveryKey))) return null;
         } catch (error) {
@@ -111,6 +121,13 @@ export function createCore(options: CoreOptions): Core {
     },
   };
   return { chat, registry, runCommand, inbound, incidents };
+}
+
+function tooFast(waitMs: number) {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return throttled(
+    `you are sending commands faster than Concord takes them; nothing was done, try again in ${seconds} s`,
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'tlp_violation',
   'conflict',
   'unavailable',
+  'throttled',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -34,6 +35,7 @@ export const forbidden = (message: string) => new ConcordError('forbidden', mess
 export const notFound = (message: string) => new ConcordError('not_found', message);
 export const conflict = (message: string) => new ConcordError('conflict', message);
 export const unavailable = (message: string) => new ConcordError('unavailable', message);
+export const throttled = (message: string) => new ConcordError('throttled', message);
 export const tlpViolation = (message: string) => new ConcordError('tlp_violation', message);
 
 export function isConcordError(error: unknown): error is ConcordError {

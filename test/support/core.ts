@@ -31,6 +31,7 @@ export interface TestCoreOptions {
   storage?: Storage;
   enqueue?: (items: readonly ItemRef[]) => Promise<void>;
   deliver?: CoreOptions['deliver'];
+  admit?: CoreOptions['admit'];
 }
 
 export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
@@ -48,6 +49,7 @@ export async function makeTestCore(options: TestCoreOptions = {}): Promise<TestC
     clock: () => (real ? new Date() : state.now),
     ...(options.enqueue ? { enqueue: options.enqueue } : {}),
     ...(options.deliver ? { deliver: options.deliver } : {}),
+    ...(options.admit ? { admit: options.admit } : {}),
   });
   let seq = 0;
   return {
