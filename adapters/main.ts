@@ -13,6 +13,7 @@ import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { COMMAND_BURST, CommandRateGate } from '../src/redis/command-rate.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
+import { DISCORD_GATEWAY_CLAIM, Leadership } from '../src/redis/leadership.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
 import { type Platforms, startPlatforms } from './platforms.js';
@@ -128,7 +129,16 @@ runEntryPoint(async () => {
   // The chat adapters register before the workers start, so a due reminder finds its platform.
   if (onPlatforms) {
     try {
-      platforms = await startPlatforms({ config, core, http, logger });
+      platforms = await startPlatforms({
+        config,
+        core,
+        http,
+        logger,
+        // Every process sends to Discord over REST; one at a time holds the gateway session.
+        ...(discordEnabled(config)
+          ? { discordGateway: new Leadership(redis.client, DISCORD_GATEWAY_CLAIM, logger) }
+          : {}),
+      });
     } catch (err) {
       await stop();
       throw new StartupError(

@@ -3,6 +3,7 @@ import { discordEnabled, slackEnabled } from '../src/config.js';
 import type { Core } from '../src/core.js';
 import type { HttpServer } from '../src/http/server.js';
 import type { Logger } from '../src/log.js';
+import type { Leadership } from '../src/redis/leadership.js';
 
 export interface Platforms {
   /** The platforms that started, by name. */
@@ -19,6 +20,8 @@ export async function startPlatforms(options: {
   core: Core;
   http: HttpServer;
   logger: Logger;
+  /** Who holds the one Discord gateway session among several processes (see leadership.ts). */
+  discordGateway?: Leadership;
 }): Promise<Platforms> {
   const { config, core, http, logger } = options;
   const closers: (() => Promise<void>)[] = [];
@@ -51,6 +54,7 @@ export async function startPlatforms(options: {
         inbound: core.inbound,
         registry: core.registry,
         logger: logger.child({ platform: 'discord' }),
+        ...(options.discordGateway ? { gatewayLeadership: options.discordGateway } : {}),
       });
       core.chat.register(discord.chat);
       closers.push(() => discord.close());

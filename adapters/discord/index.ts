@@ -1,9 +1,18 @@
 import { once } from 'node:events';
-import { Client, Events, GatewayIntentBits, RESTEvents, Routes } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  type RateLimitData,
+  REST,
+  RESTEvents,
+  Routes,
+} from 'discord.js';
 import type { ChatInbound } from '../../src/chat/port.js';
 import type { CommandRegistry } from '../../src/commands/spec.js';
 import type { HttpServer } from '../../src/http/server.js';
 import type { Logger } from '../../src/log.js';
+import type { Leadership } from '../../src/redis/leadership.js';
 import { ChannelDirectory } from './channels.js';
 import { DiscordChat } from './chat.js';
 import { applicationCommands } from './commands.js';
@@ -37,6 +46,12 @@ export interface DiscordAdapterOptions {
   restTimeoutMs?: number;
   /** How long to wait for READY and the guild (default 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * With several Concord processes, the one gateway session goes to whichever holds this
+   * claim, and to another within seconds when that one dies. Without it, this process logs in
+   * at once and holds a session for as long as it runs.
+   */
+  gatewayLeadership?: Leadership;
 }
 
 /** A running Discord adapter. */
@@ -44,6 +59,8 @@ export interface DiscordAdapter {
   chat: DiscordChat;
   /** The bot's own user id, from READY. */
   botUserId: string;
+  /** Whether this process holds the gateway session now. */
+  holdsGateway(): boolean;
   close(): Promise<void>;
 }
 
@@ -75,39 +92,37 @@ const DISCORD_GLOBAL_PER_SECOND = 50;
 export async function startDiscord(options: DiscordAdapterOptions): Promise<DiscordAdapter> {
   const { logger } = options;
   if (options.publicKey) publicKeyFromHex(options.publicKey); // refuses a malformed key up front
-  const client = new Client({
-    intents: INTENTS,
-    rest: {
-      ...(options.apiUrl ? { api: options.apiUrl.replace(/\/+$/, '') } : {}),
-      // 5xx and network errors are retried at once; two retries, then `unavailable`.
-      retries: 2,
-      timeout: options.restTimeoutMs ?? 10_000,
-      // 429s are waited out per route and major parameter (one channel's limit never holds up
-      // another's), except a channel's limit on a delivery's post, handed back to the outbox to
-      // wait out and pace again (`handingBackRateLimits`); a wait beyond the longest surfaces too.
-      // Either way as `rate_limited`.
-      rejectOnRateLimit: (limit) => rejectsRateLimit(limit, LONGEST_RATE_LIMIT_WAIT_MS),
-      // discord.js's own global count (50 a second, per process) stays on top of the Redis
-      // pacer: it counts one-second windows opened by a request, as Discord does, so when jitter
-      // (a stall, a slow timer) bunches paced posts it holds the 51st of a window back to the
-      // next one instead of letting it meet a global 429. Measured with the count raised out of
-      // the way: 8 global 429s in a 200-post fan-out, the first letting a burst follow it.
-      globalRequestsPerSecond: DISCORD_GLOBAL_PER_SECOND,
-    },
-  });
-  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
-  client.on(Events.ShardError, (err) => logger.warn({ err }, 'discord gateway error'));
-  client.on(Events.Warn, (message) => logger.warn({ message }, 'discord warning'));
-  client.rest.on(RESTEvents.RateLimited, (limit) =>
+  const restOptions = {
+    ...(options.apiUrl ? { api: options.apiUrl.replace(/\/+$/, '') } : {}),
+    // 5xx and network errors are retried at once; two retries, then `unavailable`.
+    retries: 2,
+    timeout: options.restTimeoutMs ?? 10_000,
+    // 429s are waited out per route and major parameter (one channel's limit never holds up
+    // another's), except a channel's limit on a delivery's post, handed back to the outbox to
+    // wait out and pace again (`handingBackRateLimits`); a wait beyond the longest surfaces too.
+    // Either way as `rate_limited`.
+    rejectOnRateLimit: (limit: RateLimitData) =>
+      rejectsRateLimit(limit, LONGEST_RATE_LIMIT_WAIT_MS),
+    // discord.js's own global count (50 a second, per process) stays on top of the Redis
+    // pacer: it counts one-second windows opened by a request, as Discord does, so when jitter
+    // (a stall, a slow timer) bunches paced posts it holds the 51st of a window back to the
+    // next one instead of letting it meet a global 429. Measured with the count raised out of
+    // the way: 8 global 429s in a 200-post fan-out, the first letting a burst follow it.
+    globalRequestsPerSecond: DISCORD_GLOBAL_PER_SECOND,
+  };
+  // Every request Concord makes goes through this one client; the gateway session, which only
+  // some processes hold (see `gatewayLeadership`), has a client of its own around it.
+  const rest = new REST(restOptions).setToken(options.botToken);
+  rest.on(RESTEvents.RateLimited, (limit) =>
     logger.info(
       { route: limit.route, retryAfter: limit.retryAfter, global: limit.global },
       'discord rate limit',
     ),
   );
 
-  const rest = client.rest;
+  let gateway: Client | undefined;
   const channels = new ChannelDirectory(rest, (id) => {
-    const cached = client.channels.cache.get(id);
+    const cached = gateway?.channels.cache.get(id);
     if (!cached) return undefined;
     return { type: cached.type, parentId: 'parentId' in cached ? (cached.parentId ?? null) : null };
   });
@@ -118,15 +133,40 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
     registry: options.registry,
     logger,
   });
-  listenToGateway({
-    client,
-    rest,
-    inbound: options.inbound,
-    runner,
-    channels,
-    guildId: options.guildId,
-    logger,
-  });
+
+  /** Logs a new gateway session in; resolves at READY with the guild received. */
+  const connect = async () => {
+    const client = new Client({ intents: INTENTS, rest: restOptions });
+    client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+    client.on(Events.ShardError, (err) => logger.warn({ err }, 'discord gateway error'));
+    client.on(Events.Warn, (message) => logger.warn({ message }, 'discord warning'));
+    listenToGateway({
+      client,
+      rest,
+      inbound: options.inbound,
+      runner,
+      channels,
+      guildId: options.guildId,
+      logger,
+    });
+    const ready = once(client, Events.ClientReady, {
+      signal: AbortSignal.timeout(options.readyTimeoutMs ?? 30_000),
+    });
+    ready.catch(() => {}); // awaited below; this keeps an early login failure from going unhandled
+    try {
+      await Promise.all([client.login(options.botToken), ready]);
+    } catch (error) {
+      await client.destroy();
+      throw error;
+    }
+    gateway = client;
+    logger.info({ guild: options.guildId }, 'discord gateway session ready');
+  };
+  const disconnect = async () => {
+    const client = gateway;
+    gateway = undefined;
+    await client?.destroy();
+  };
 
   // Mounted before logging in, so Discord's PING on saving the endpoint URL in the Developer
   // Portal is answered as soon as the server listens.
@@ -142,30 +182,43 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
     });
   }
 
-  const ready = once(client, Events.ClientReady, {
-    signal: AbortSignal.timeout(options.readyTimeoutMs ?? 30_000),
-  });
-  ready.catch(() => {}); // awaited below; this keeps an early login failure from going unhandled
+  let botUserId: string;
   try {
-    rest.setToken(options.botToken);
-    await Promise.all([client.login(options.botToken), registerCommands(options, rest), ready]);
+    [botUserId] = await Promise.all([whoAmI(rest), registerCommands(options, rest)]);
+    if (options.gatewayLeadership) {
+      await options.gatewayLeadership.start({ lead: connect, follow: disconnect });
+    } else {
+      await connect();
+    }
   } catch (error) {
     open = false;
-    await client.destroy();
+    await disconnect();
     throw error;
   }
-  const botUserId = client.user?.id;
-  if (!botUserId) throw new Error('discord: READY carried no bot user');
 
   logger.info({ guild: options.guildId, bot: botUserId }, 'discord adapter ready');
   return {
     chat: new DiscordChat({ rest, guildId: options.guildId, botUserId, channels }),
     botUserId,
+    holdsGateway: () => gateway !== undefined,
     close: async () => {
       open = false;
-      await client.destroy();
+      if (options.gatewayLeadership) await options.gatewayLeadership.stop();
+      await disconnect();
     },
   };
+}
+
+/** The bot's own user id, over REST: a process without the gateway session gets no READY. */
+async function whoAmI(rest: RestClient): Promise<string> {
+  let me: { id?: unknown };
+  try {
+    me = (await rest.get(Routes.user('@me'))) as { id?: unknown };
+  } catch (error) {
+    throw toChatFailure(error, 'a valid bot token');
+  }
+  if (typeof me.id !== 'string') throw new Error('discord: /users/@me carried no id');
+  return me.id;
 }
 
 /** One bulk overwrite: commands Concord no longer has disappear from Discord too. */

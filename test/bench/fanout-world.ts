@@ -134,6 +134,11 @@ export class ConcordProcess {
     throw new Error(`Concord did not answer /healthz within ${timeoutMs} ms`);
   }
 
+  /** The running process's pid. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get eventsUrl(): string {
     return `http://127.0.0.1:${this.port}/slack/events`;
   }

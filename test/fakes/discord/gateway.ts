@@ -181,6 +181,11 @@ export class FakeGateway {
     }
   }
 
+  /** Sessions whose socket is open now: the bots connected to the gateway at this moment. */
+  openSessions(): number {
+    return [...this.sessions.values()].filter((s) => s.socket?.readyState === 1).length;
+  }
+
   /** Drops every connection as a network fault would (close code 4000): clients resume. */
   disconnect(code = 4000): void {
     for (const session of this.sessions.values()) session.socket?.close(code, 'fake disconnect');
