@@ -67,7 +67,7 @@ function boltLogger(logger: Logger): BoltLogger {
  * thread, and the core runs after the answer has left.
  */
 export async function startSlack(options: SlackAdapterOptions): Promise<SlackAdapter> {
-  const logger = options.logger.child({ platform: 'slack' });
+  const { logger } = options;
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const clientOptions: WebClientOptions = {
     ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),

@@ -72,6 +72,7 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
   return async (inbound) => {
     const started = performance.now();
     let label = 'unknown';
+    let ok = false;
     // One id per command: on every line the command logs, and in the apology if it fails.
     const correlationId = randomUUID().slice(0, 8);
     try {
@@ -101,11 +102,18 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
           : error;
       }
       deps.metrics.commands.inc({ command: label, outcome: 'ok' });
+      ok = true;
       return reply;
     } catch (error) {
       return replyToFailure(error, { ...deps, label, user: inbound.user, correlationId });
     } finally {
-      deps.metrics.commandSeconds.observe({ command: label }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      deps.metrics.commandSeconds.observe({ command: label }, seconds);
+      // One line per command, under the id its other lines and its apology carry.
+      deps.logger.info(
+        { correlationId, command: label, user: inbound.user, ok, ms: Math.round(seconds * 1000) },
+        'command handled',
+      );
     }
   };
 }

@@ -3,11 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { openStorage } from '../../src/db/client.js';
 import { startWorkerThread } from '../../src/worker-thread.js';
 import { startFakeSlack } from '../fakes/slack/index.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
-import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
+import {
+  addIncidentWorkspace,
+  commandIndex,
+  openIncidentCommand,
+  seedIncidentDirectory,
+} from './incident-load.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { latencyRow, machine, markdownTable, percentile, writeResult } from './report.js';
 
@@ -90,12 +94,8 @@ function load(
 export async function benchAck(): Promise<void> {
   const fake = await startFakeSlack({ rateLimits: false });
   fake.latencyMs = API_LATENCY_MS;
-  const delegates = Array.from({ length: 20 }, (_, i) => fake.addUser({ name: `delegate${i}` }));
-  const liaison = fake.addUser({ name: 'liaison' });
-  const ops = fake.addChannel({
-    name: 'ops',
-    members: [fake.botUserId, ...delegates.map((d) => d.id)],
-  });
+  const workspace = addIncidentWorkspace(fake);
+  const { delegates, ops } = workspace;
 
   const dbName = `concord_bench_ack_${randomBytes(3).toString('hex')}`;
   const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
@@ -116,6 +116,9 @@ export async function benchAck(): Promise<void> {
       REDIS_URL: redisDb,
       PORT: String(concordPort),
       LOG_LEVEL: process.env.BENCH_LOG ?? 'error',
+      // Twenty delegates sending 10 commands a second each: the capacity is measured, not the
+      // per-person limit, which would refuse nearly all of them.
+      CONCORD_COMMANDS_PER_MINUTE: '0',
     },
   );
   const rows: ReturnType<typeof latencyRow>[] = [];
@@ -130,25 +133,7 @@ export async function benchAck(): Promise<void> {
       async () => (await fetch(`http://127.0.0.1:${concordPort}/healthz`)).ok,
       'Concord',
     );
-    const storage = await openStorage({ databaseUrl: databaseUrl(dbName) });
-    const est = await makeOrganisation(storage.db, { code: 'EST', kind: 'delegation' });
-    const acme = await makeOrganisation(storage.db, { code: 'ACME' });
-    for (const [i, d] of delegates.entries()) {
-      await makePerson(storage.db, {
-        handle: `delegate${i}`,
-        orgId: est.id,
-        role: 'delegate',
-        slack: d.id,
-      });
-    }
-    const contact = await makePerson(storage.db, {
-      handle: 'liaison',
-      orgId: acme.id,
-      role: 'liaison',
-      slack: liaison.id,
-    });
-    await makeContact(storage.db, { orgId: acme.id, personId: contact.id });
-    await storage.close();
+    await seedIncidentDirectory(databaseUrl(dbName), workspace);
 
     const events = `http://127.0.0.1:${concordPort}/slack/events`;
     const explainStuck = async () => {
@@ -172,13 +157,7 @@ export async function benchAck(): Promise<void> {
         await check.end();
       }
     };
-    const command = (label: string) => (i: number) =>
-      fake.prepareCommand({
-        command: '/incident',
-        text: `open ${label} ${i} severity:high orgs:ACME`,
-        user_id: delegates[i % delegates.length]?.id as string,
-        channel_id: ops.id,
-      }).body;
+    const command = (label: string) => openIncidentCommand(fake, workspace, label);
     // Warm-up (JIT, connection pools, prepared statements), not measured. A command the fake
     // gave up on (no ack in 3 s) is one Slack would have shown the user as failed: it is counted,
     // and no card is waited for.
@@ -202,8 +181,8 @@ export async function benchAck(): Promise<void> {
     );
     e2e = fake.callsTo('pins.add').flatMap((call) => {
       const name = fake.state.channels.get(String(call.params.channel))?.name ?? '';
-      const i = Number(/-load-(\d+)$/.exec(name)?.[1]);
-      const sent = concordRun.sentAt[i];
+      const i = commandIndex(name, 'Load');
+      const sent = i === undefined ? undefined : concordRun.sentAt[i];
       return sent === undefined ? [] : [call.at + API_LATENCY_MS - sent];
     });
   } finally {
