@@ -134,6 +134,7 @@ runEntryPoint(async () => {
         core,
         http,
         logger,
+        redis: redis.options,
         // Every process sends to Discord over REST; one at a time holds the gateway session.
         ...(discordEnabled(config)
           ? { discordGateway: new Leadership(redis.client, DISCORD_GATEWAY_CLAIM, logger) }

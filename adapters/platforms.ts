@@ -1,3 +1,4 @@
+import type { RedisOptions } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { discordEnabled, slackEnabled } from '../src/config.js';
 import type { Core } from '../src/core.js';
@@ -22,6 +23,8 @@ export async function startPlatforms(options: {
   logger: Logger;
   /** Who holds the one Discord gateway session among several processes (see leadership.ts). */
   discordGateway?: Leadership;
+  /** The Redis the instances share, where Slack's screen remembers requests for all of them. */
+  redis?: RedisOptions;
 }): Promise<Platforms> {
   const { config, core, http, logger } = options;
   const closers: (() => Promise<void>)[] = [];
@@ -37,6 +40,7 @@ export async function startPlatforms(options: {
         http,
         inbound: core.inbound,
         logger: logger.child({ platform: 'slack' }),
+        ...(options.redis ? { sharedMemory: { redis: options.redis, prefix: 'concord' } } : {}),
       });
       core.chat.register(slack.chat);
       closers.push(() => slack.close());

@@ -9,6 +9,7 @@ import { callSlack, DEFAULT_RETRY_POLICY, type SlackRetryPolicy } from './calls.
 import { SlackChat } from './chat.js';
 import { registerInbound } from './inbound.js';
 import { SlackReceiver } from './receiver.js';
+import type { SharedMemoryOptions } from './screen.js';
 
 export type { SlackRetryPolicy } from './calls.js';
 export { SlackChat } from './chat.js';
@@ -26,6 +27,8 @@ export interface SlackAdapterOptions {
   clockSkewMs?: number;
   /** Retry budget for Web API calls (tests shorten it). */
   retry?: SlackRetryPolicy;
+  /** Replays refused across every instance behind the Request URL (see `screen.ts`). */
+  sharedMemory?: SharedMemoryOptions;
 }
 
 export interface SlackAdapter {
@@ -87,6 +90,7 @@ export async function startSlack(options: SlackAdapterOptions): Promise<SlackAda
     http: options.http,
     logger,
     ...(options.clockSkewMs ? { clockSkewMs: options.clockSkewMs } : {}),
+    ...(options.sharedMemory ? { shared: options.sharedMemory } : {}),
   });
   // Passing botId and botUserId spares Bolt an auth.test of its own.
   const app = new App({

@@ -34,7 +34,7 @@ export class SlackReceiver implements Receiver {
 
   async start(): Promise<void> {
     if (this.mounted) return;
-    const { signingSecret, clockSkewMs } = this.options;
+    const { signingSecret, clockSkewMs, shared } = this.options;
     await this.options.http.screen(
       this.options.path ?? '/slack/events',
       {
@@ -42,6 +42,7 @@ export class SlackReceiver implements Receiver {
         options: {
           signingSecret,
           ...(clockSkewMs ? { clockSkewMs } : {}),
+          ...(shared ? { shared } : {}),
         } satisfies SlackScreenOptions,
       },
       (accepted) => this.dispatch(accepted as AcceptedSlackRequest),

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Screen, ScreenVerdict } from '../../src/http/screen.js';
 
 // Slack's replay window: a request more than five minutes from our clock, either way, is refused.
@@ -11,6 +12,18 @@ export interface SlackScreenOptions {
   signingSecret: string;
   /** Added to this machine's clock for the timestamp window (tests move it). */
   clockSkewMs?: number;
+  /**
+   * Where the instances behind one Request URL remember what they have seen together: without
+   * it each process remembers only its own requests.
+   */
+  shared?: SharedMemoryOptions;
+}
+
+export interface SharedMemoryOptions {
+  /** How to reach Redis (structured-cloneable: the screen runs in the front-door thread). */
+  redis: RedisOptions;
+  /** Namespaces the keys (`concord`). */
+  prefix: string;
 }
 
 /** What the screen hands the receiver: the parsed payload and Slack's retry number, if any. */
@@ -19,10 +32,7 @@ export interface AcceptedSlackRequest {
   retryNum?: number;
 }
 
-/**
- * Keys remembered for a fixed time. In memory, so each process has its own: several instances
- * behind one Request URL will need a shared store for replay and retry detection (issue 6).
- */
+/** Keys remembered for a fixed time, in this process. */
 class ExpiringSet {
   private readonly expiries = new Map<string, number>();
   constructor(
@@ -46,6 +56,67 @@ class ExpiringSet {
   }
 }
 
+/**
+ * The (timestamp, signature) pairs the instances behind one Request URL have seen, together:
+ * a request replayed to another instance is refused there too. Only the pairs are shared, not
+ * the event ids of Slack's retries: a retry may follow a first attempt that an instance took
+ * and then died with, and must then be worked; when the first attempt was worked, the retry's
+ * claim in Postgres is what stops it.
+ *
+ * A Redis that does not answer within a moment is passed over (each process's own memory still
+ * refuses replays it saw itself), so Slack's acknowledgement never waits on it.
+ */
+class SharedSignatures {
+  private readonly redis: Redis;
+  private failing = false;
+
+  constructor(private readonly options: SharedMemoryOptions) {
+    this.redis = new Redis({
+      ...options.redis,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: SHARED_TIMEOUT_MS,
+    });
+    this.redis.on('error', () => {}); // reported through `firstSight`'s notes instead
+  }
+
+  /**
+   * Whether no instance has seen `replayKey` before (remembering it now), or undefined, with a
+   * note the first time, when Redis does not answer.
+   */
+  async firstSight(replayKey: string): Promise<{ first?: boolean; note?: ScreenVerdict['note'] }> {
+    try {
+      const set = await this.redis.set(
+        `${this.options.prefix}:slack:signature:${replayKey}`,
+        '1',
+        'PX',
+        SIGNATURE_MEMORY_MS,
+        'NX',
+      );
+      const note = this.failing
+        ? { level: 'warn' as const, msg: 'slack replay memory shared again' }
+        : undefined;
+      this.failing = false;
+      return { first: set === 'OK', ...(note ? { note } : {}) };
+    } catch (err) {
+      const note = this.failing
+        ? undefined
+        : {
+            level: 'warn' as const,
+            msg: 'slack replay memory not shared (Redis out of reach): this process remembers alone',
+            fields: { err: err instanceof Error ? err.message : String(err) },
+          };
+      this.failing = true;
+      return note ? { note } : {};
+    }
+  }
+}
+
+// Redis answers in well under a millisecond; a tenth of a second means it is not answering.
+const SHARED_TIMEOUT_MS = 100;
+// A request stamped five minutes ahead stays acceptable for ten: remember it that long.
+const SIGNATURE_MEMORY_MS = WINDOW_MS * 2;
+
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -65,10 +136,10 @@ const refused = (reason: string): ScreenVerdict => ({
  * `response_url` or posts. Used by the front door in the running process (`createScreen`).
  */
 export function createScreen(options: unknown): Screen {
-  const { signingSecret, clockSkewMs = 0 } = options as SlackScreenOptions;
+  const { signingSecret, clockSkewMs = 0, shared } = options as SlackScreenOptions;
+  const sharedSignatures = shared ? new SharedSignatures(shared) : undefined;
   const now = () => Date.now() + clockSkewMs;
-  // A request stamped five minutes ahead stays acceptable for ten: remember it that long.
-  const signatures = new ExpiringSet(WINDOW_MS * 2, now);
+  const signatures = new ExpiringSet(SIGNATURE_MEMORY_MS, now);
   const events = new ExpiringSet(EVENT_MEMORY_MS, now);
 
   const verify = (headers: IncomingHttpHeaders, body: string): string | undefined => {
@@ -87,7 +158,7 @@ export function createScreen(options: unknown): Screen {
     return undefined;
   };
 
-  return ({ headers, body: raw }) => {
+  return async ({ headers, body: raw }) => {
     const text = raw.toString('utf8');
     const form = (header(headers, 'content-type') ?? '').startsWith(
       'application/x-www-form-urlencoded',
@@ -121,6 +192,9 @@ export function createScreen(options: unknown): Screen {
     const replayKey = `${header(headers, 'x-slack-request-timestamp')}:${header(headers, 'x-slack-signature')}`;
     if (signatures.has(replayKey)) return refused('replayed');
     signatures.add(replayKey);
+    const elsewhere = await sharedSignatures?.firstSight(replayKey);
+    if (elsewhere?.first === false) return refused('replayed');
+    const note = elsewhere?.note;
     if (eventId) events.add(eventId);
     const accepted: AcceptedSlackRequest = {
       body,
@@ -128,7 +202,7 @@ export function createScreen(options: unknown): Screen {
         ? { retryNum: Number(retry) }
         : {}),
     };
-    return { answer: { status: 200 }, accepted };
+    return { answer: { status: 200 }, accepted, ...(note ? { note } : {}) };
   };
 }
 

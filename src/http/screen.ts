@@ -27,7 +27,8 @@ export interface ScreenVerdict {
   note?: { level: 'warn' | 'debug'; msg: string; fields?: Record<string, unknown> };
 }
 
-export type Screen = (request: ScreenRequest) => ScreenVerdict;
+/** Answers from the request alone, or after one quick look elsewhere (a shared memory). */
+export type Screen = (request: ScreenRequest) => ScreenVerdict | Promise<ScreenVerdict>;
 
 /**
  * Where a screen comes from: a module exporting `createScreen(options): Screen`. A module and
