@@ -8,7 +8,9 @@ export type Rate = PaceRate;
  * GCRA (the generic cell rate algorithm) over several limits at once, atomically in Redis: each
  * key holds its theoretical arrival time (TAT, ms on Redis's clock). A send may go when every
  * key's TAT minus its burst tolerance has passed; that instant is reserved on every key, so the
- * next caller, in any process, gets the slot after it. Returns the wait in ms from now.
+ * next caller, in any process, gets the slot after it. Returns the wait in ms from now; or, when
+ * the last argument (the longest wait worth reserving, -1 for any) is exceeded, reserves nothing
+ * and returns the wait negated.
  */
 const RESERVE = `
 local t = redis.call('TIME')
@@ -23,6 +25,8 @@ for i, key in ipairs(KEYS) do
   local earliest = tat - interval * (burst - 1)
   if earliest > at then at = earliest end
 end
+local longest = tonumber(ARGV[2 * #KEYS + 1])
+if longest >= 0 and at - now > longest then return now - at end
 for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[2 * i - 1])
   local tat = tats[i]
@@ -49,7 +53,19 @@ export class Pacer {
 
   /** The wait in ms before a send allowed by every one of `rates` (0: now). */
   async reserve(rates: readonly PaceRate[]): Promise<number> {
-    if (rates.length === 0) return 0;
+    return (await this.reserveWithin(rates, -1)).waitMs;
+  }
+
+  /**
+   * Reserves the slot only when it comes within `longestWaitMs` (-1: whenever it comes); either
+   * way says how long the wait is. A caller with better things to do than wait (a worker slot
+   * other jobs need) hands the send to a queue instead, taking no slot from anyone.
+   */
+  async reserveWithin(
+    rates: readonly PaceRate[],
+    longestWaitMs: number,
+  ): Promise<{ waitMs: number; reserved: boolean }> {
+    if (rates.length === 0) return { waitMs: 0, reserved: true };
     for (const rate of rates) {
       if (!(rate.intervalMs > 0) || !Number.isInteger(rate.burst) || rate.burst < 1) {
         throw new Error(`invalid rate for ${rate.key}: ${rate.intervalMs} ms, burst ${rate.burst}`);
@@ -58,7 +74,10 @@ export class Pacer {
     const keys = rates.map((r) => `${this.prefix}:pace:${r.key}`);
     const args = rates.flatMap((r) => [String(r.intervalMs), String(r.burst)]);
     const run = (this.redis as unknown as PaceCommand).concordPace;
-    return Number(await run.call(this.redis, keys.length, ...keys, ...args));
+    const answer = Number(
+      await run.call(this.redis, keys.length, ...keys, ...args, String(Math.floor(longestWaitMs))),
+    );
+    return answer < 0 ? { waitMs: -answer, reserved: false } : { waitMs: answer, reserved: true };
   }
 }
 

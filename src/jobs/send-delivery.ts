@@ -96,6 +96,11 @@ async function supersededEdit(db: Queryable, row: DeliveryRow): Promise<boolean>
 export interface SendOptions {
   last: boolean;
   pacer?: Pacer;
+  /**
+   * The longest wait for a turn under the pacer worth spending here; a longer one takes no turn
+   * and fails with `HandedBack`, for the caller to queue the delivery for then. Unset: any wait.
+   */
+  longestWaitMs?: number;
   /** Where a failing pacer or lookup is reported. */
   logger?: Logger;
   /** Counts each outcome (`concord_deliveries_total`, `concord_platform_rate_limited_total`). */
@@ -143,6 +148,17 @@ const CLAIM_REFRESH_MS = 20_000;
  * up other targets. Handing the job back to the queue instead would free the slot but lose the
  * reserved turn.
  */
+/**
+ * A delivery whose turn under the pacer was further off than its caller would wait: it took no
+ * turn, went back to pending, and is to be queued `waitMs` from now.
+ */
+export class HandedBack extends Error {
+  override readonly name = 'HandedBack';
+  constructor(readonly waitMs: number) {
+    super(`its turn is ${waitMs} ms away: queued for then`);
+  }
+}
+
 async function waitTurn(
   db: Database,
   port: ChatPort,
@@ -154,8 +170,14 @@ async function waitTurn(
   if (!options.pacer) return 0;
   let wait: number;
   try {
-    wait = await options.pacer.reserve(port.rates?.(target, kind) ?? []);
+    const turn = await options.pacer.reserveWithin(
+      port.rates?.(target, kind) ?? [],
+      options.longestWaitMs ?? -1,
+    );
+    if (!turn.reserved) throw new HandedBack(turn.waitMs);
+    wait = turn.waitMs;
   } catch (err) {
+    if (err instanceof HandedBack) throw err;
     options.logger?.warn(
       { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
       'pacing failed; sending unpaced',
@@ -280,7 +302,7 @@ export async function postClaimed(
   row: DeliveryRow,
   options: SendOptions,
 ): Promise<void> {
-  const count = (outcome: 'sent' | 'retry' | 'failed' | 'rate_limited') =>
+  const count = (outcome: 'sent' | 'retry' | 'failed' | 'rate_limited' | 'handed_back') =>
     options.metrics?.deliveries.inc({ platform: platformOf(row.target), mode: row.mode, outcome });
   try {
     let port: ChatPort;
@@ -297,9 +319,14 @@ export async function postClaimed(
     count('sent');
   } catch (err) {
     const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
-    if (isChatFailure(err, 'rate_limited')) {
-      count('rate_limited');
-      options.metrics?.rateLimited.inc({ platform: platformOf(row.target) });
+    const limited = isChatFailure(err, 'rate_limited');
+    if (limited || err instanceof HandedBack) {
+      if (limited) {
+        count('rate_limited');
+        options.metrics?.rateLimited.inc({ platform: platformOf(row.target) });
+      } else {
+        count('handed_back');
+      }
       await db
         .update(deliveries)
         .set({
@@ -335,6 +362,8 @@ export async function postNow(
     logger: Logger;
     pacer?: Pacer;
     metrics?: Metrics;
+    /** Hands a post whose turn is further off than this to the queue (see `SendOptions`). */
+    longestWaitMs?: number;
   },
   rows: readonly DeliveryRow[],
 ): Promise<void> {
@@ -343,6 +372,7 @@ export async function postNow(
     logger: deps.logger,
     ...(deps.pacer ? { pacer: deps.pacer } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.longestWaitMs !== undefined ? { longestWaitMs: deps.longestWaitMs } : {}),
   };
   const byTarget = new Map<string, DeliveryRow[]>();
   for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
@@ -351,13 +381,16 @@ export async function postNow(
       for (const row of queue) {
         await postClaimed(deps.db, deps.chat, row, options).catch(async (err: unknown) => {
           const limited = isChatFailure(err, 'rate_limited');
-          deps.logger[limited ? 'info' : 'warn'](
+          const later = err instanceof HandedBack;
+          deps.logger[later ? 'debug' : limited ? 'info' : 'warn'](
             { deliveryId: row.id, err: err instanceof Error ? err.message : String(err) },
-            limited
-              ? 'inline delivery rate limited; the queue sends it later'
-              : 'inline delivery failed; the queue retries it',
+            later
+              ? 'inline delivery paced beyond its wait; the queue sends it at its turn'
+              : limited
+                ? 'inline delivery rate limited; the queue sends it later'
+                : 'inline delivery failed; the queue retries it',
           );
-          const delayMs = limited ? (err.retryAfterMs ?? 0) : 0;
+          const delayMs = later ? err.waitMs : limited ? (err.retryAfterMs ?? 0) : 0;
           await deps.queue.enqueue([{ id: row.id, target: row.target }], delayMs).catch(() => {});
         });
       }

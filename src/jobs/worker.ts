@@ -118,8 +118,16 @@ async function deliverNow(options: ScheduledWorkerOptions, rows: DeliveryRow[]):
     await options.deliveries.enqueue(rows);
     return;
   }
-  await postNow({ ...options, chat, queue: options.deliveries }, rows);
+  // A reminder whose platform's turn is seconds away goes to the delivery queue for then, rather
+  // than holding one of the few worker slots every other due item needs meanwhile.
+  await postNow(
+    { ...options, chat, queue: options.deliveries, longestWaitMs: INLINE_WAIT_MS },
+    rows,
+  );
 }
+
+/** The longest a scheduled job waits, inline, for its post's turn under the platform's limits. */
+export const INLINE_WAIT_MS = 1_000;
 
 /** A job made ready ENQUEUE_LEAD_MS early sleeps until its intended time (never longer). */
 async function waitOutLead(job: Job): Promise<void> {

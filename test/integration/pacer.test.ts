@@ -49,6 +49,20 @@ describe('Pacer', () => {
     expect(waits[3]).toBeLessThanOrEqual(400);
   });
 
+  it('reserves nothing when the turn is further off than the caller would wait', async () => {
+    const pacer = new Pacer(redis, freshPrefix());
+    const channel: Rate = { key: 'slack:C1', intervalMs: 1000, burst: 1 };
+    expect(await pacer.reserveWithin([channel], 500)).toEqual({ waitMs: 0, reserved: true });
+    const refused = await pacer.reserveWithin([channel], 500);
+    expect(refused.reserved).toBe(false);
+    expect(refused.waitMs).toBeGreaterThan(1000 - SLACK_MS);
+    // The refused caller took no slot: the next one gets the very turn it was offered.
+    const next = await pacer.reserveWithin([channel], -1);
+    expect(next.reserved).toBe(true);
+    expect(next.waitMs).toBeLessThanOrEqual(1000);
+    expect(next.waitMs).toBeGreaterThan(1000 - SLACK_MS);
+  });
+
   it('keeps one busy channel from delaying another', async () => {
     const pacer = new Pacer(redis, freshPrefix());
     const busy: Rate = { key: 'discord:busy', intervalMs: 1000, burst: 1 };

@@ -10,6 +10,7 @@ import { type DeliveryQueue, writeDelivery } from '../../src/jobs/deliveries.js'
 import { createDeliveryWorkers } from '../../src/jobs/delivery-worker.js';
 import type { ScheduledItem } from '../../src/jobs/items.js';
 import { Jobs } from '../../src/jobs/jobs.js';
+import type { Pacer } from '../../src/jobs/pacer.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
 import {
   createScheduledWorker,
@@ -60,8 +61,8 @@ export interface JobsHarness {
   connection: RedisOptions;
   /** A scheduled-items worker; several may run on the same queue. */
   startWorker(overrides?: Partial<ScheduledWorkerOptions>): Worker;
-  /** The delivery workers, one per platform lane. */
-  startDeliveryWorker(): Worker[];
+  /** The delivery workers, one per platform lane (paced with `pacer`). */
+  startDeliveryWorker(overrides?: { pacer?: Pacer }): Worker[];
   close(): Promise<void>;
 }
 
@@ -106,8 +107,15 @@ export function makeJobsHarness(
       workers.push(worker);
       return worker;
     },
-    startDeliveryWorker() {
-      const lanes = createDeliveryWorkers({ db, connection, prefix, logger, chat: hub });
+    startDeliveryWorker(overrides = {}) {
+      const lanes = createDeliveryWorkers({
+        db,
+        connection,
+        prefix,
+        logger,
+        chat: hub,
+        ...overrides,
+      });
       workers.push(...lanes);
       return lanes;
     },
