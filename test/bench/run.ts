@@ -2,6 +2,7 @@ import { benchAck } from './ack.js';
 import { benchDirectory } from './directory.js';
 import { benchFanout } from './fanout.js';
 import { benchFollowups } from './followups.js';
+import { benchScale } from './scale.js';
 
 /** `npm run bench -- <name>`: each benchmark prints a table and writes bench-results/<name>.json. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -9,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   directory: benchDirectory,
   fanout: benchFanout,
   followups: benchFollowups,
+  scale: benchScale,
 };
 
 const names = process.argv.slice(2);
