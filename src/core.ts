@@ -1,6 +1,11 @@
 import { ChatHub } from './chat/hub.js';
 import type { ChatInbound, CommandReply, InboundAction } from './chat/port.js';
-import { type CommandRunner, createCommandRunner, replyToFailure } from './commands/dispatch.js';
+import {
+  afterCommit,
+  type CommandRunner,
+  createCommandRunner,
+  replyToFailure,
+} from './commands/dispatch.js';
 import { concordCommands } from './commands/registry.js';
 import type { CommandRegistry } from './commands/spec.js';
 import type { Database } from './db/client.js';
@@ -164,16 +169,11 @@ async function pressButton(
       message: { title: `That button (${action.action}) is no longer active` },
     };
   }
-  if (outcome.deliveries.length > 0 && options.dispatch) {
-    await options
-      .dispatch(outcome.deliveries)
-      .catch((err: unknown) =>
-        options.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'dispatch after a button failed; the reconciler sends them',
-        ),
-      );
-  }
+  await afterCommit(
+    options.dispatch,
+    options.logger,
+    'dispatch after a button',
+  )(outcome.deliveries);
   return { visibility: 'private', message: { title: outcome.reply } };
 }
 

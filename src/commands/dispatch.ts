@@ -47,28 +47,8 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
   const clock = deps.clock ?? (() => new Date());
   // The command's change is committed; a Redis hiccup here only delays the items until the
   // reconciler's next pass, so it must not turn a done command into an error.
-  const enqueueAfterCommit = async (items: readonly ItemRef[]) => {
-    if (!deps.enqueue || items.length === 0) return;
-    await deps
-      .enqueue(items)
-      .catch((err: unknown) =>
-        deps.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'enqueue after commit failed',
-        ),
-      );
-  };
-  const dispatchAfterCommit = async (ids: readonly number[]) => {
-    if (!deps.dispatch || ids.length === 0) return;
-    await deps
-      .dispatch(ids)
-      .catch((err: unknown) =>
-        deps.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'dispatch after commit failed; the reconciler sends them',
-        ),
-      );
-  };
+  const enqueueAfterCommit = afterCommit(deps.enqueue, deps.logger, 'enqueue');
+  const dispatchAfterCommit = afterCommit(deps.dispatch, deps.logger, 'dispatch');
   return async (inbound) => {
     const started = performance.now();
     let label = 'unknown';
@@ -115,6 +95,26 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
         'command handled',
       );
     }
+  };
+}
+
+/**
+ * Hands what a committed change wrote (scheduled items, outbox rows) to its queue. A failure is
+ * logged and goes no further: the change stands, and the reconciler queues the rows it finds.
+ */
+export function afterCommit<T>(
+  queue: ((items: readonly T[]) => Promise<void>) | undefined,
+  logger: Logger,
+  what: string,
+): (items: readonly T[]) => Promise<void> {
+  return async (items) => {
+    if (!queue || items.length === 0) return;
+    await queue(items).catch((err: unknown) =>
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        `${what} after commit failed; the reconciler queues them`,
+      ),
+    );
   };
 }
 
