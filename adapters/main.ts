@@ -16,7 +16,7 @@ import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
 import { DISCORD_GATEWAY_CLAIM, Leadership } from '../src/redis/leadership.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
-import { type Platforms, startPlatforms } from './platforms.js';
+import { directMessagesOn, type Platforms, startPlatforms } from './platforms.js';
 import { ShellChat } from './shell/chat.js';
 import { runShell } from './shell/run.js';
 import { SHELL_OPERATOR } from './shell/session.js';
@@ -85,7 +85,7 @@ runEntryPoint(async () => {
     logger,
     chat: core.chat,
     metrics,
-    handlers: itemHandlers({ directPlatform: 'shell' }),
+    handlers: itemHandlers(directMessagesOn(config)),
   });
 
   // The HTTP server runs in a thread of its own, so Slack's acknowledgements never wait on the

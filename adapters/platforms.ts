@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import type { ChatPlatform } from '../src/chat/refs.js';
 import type { Config } from '../src/config.js';
 import { discordEnabled, slackEnabled } from '../src/config.js';
 import type { Core } from '../src/core.js';
@@ -74,4 +75,19 @@ export async function startPlatforms(options: {
       await Promise.allSettled(closers.map((close) => close()));
     },
   };
+}
+
+/**
+ * Where reminders and escalations reach people: on the chat platforms this process runs (Slack
+ * first, for someone on both), or in the terminal when it runs none.
+ */
+export function directMessagesOn(config: Config): {
+  directPlatform: ChatPlatform;
+  running: ChatPlatform[];
+} {
+  const running: ChatPlatform[] = [
+    ...(slackEnabled(config) ? (['slack'] as const) : []),
+    ...(discordEnabled(config) ? (['discord'] as const) : []),
+  ];
+  return { directPlatform: running[0] ?? 'shell', running: running.length ? running : ['shell'] };
 }

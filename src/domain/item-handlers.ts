@@ -6,16 +6,18 @@ import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
 import { forumReminder, forumStart } from './forum/session-handlers.js';
 import { incidentReviewReminder, incidentStatusReminder } from './incidents/reminders.js';
 import { REVIEW_REMINDER, STATUS_REMINDER } from './incidents/severity.js';
-import { escalateRouting } from './routing/escalate.js';
+import { escalateRouting, escalateRoutingOn } from './routing/escalate.js';
 import { escalationKind } from './routing/route.js';
 
 /**
  * What each kind of scheduled item does when it falls due. `directPlatform` is where direct
- * messages go when a person is on several (the shell, when Concord runs in a terminal).
+ * messages go when a person is on several (the shell, when Concord runs in a terminal);
+ * `running`, the chat platforms escalations may reach people on (default: both).
  */
 export function itemHandlers(
-  options: { directPlatform?: ChatPlatform } = {},
+  options: { directPlatform?: ChatPlatform; running?: readonly ChatPlatform[] } = {},
 ): Record<string, ItemHandler> {
+  const escalate = options.running ? escalateRoutingOn(options.running) : escalateRouting;
   return {
     [CONTACTS_NAG]: nagStaleContacts(options.directPlatform ?? 'slack'),
     [FORUM_REMINDER]: forumReminder,
@@ -23,7 +25,7 @@ export function itemHandlers(
     [FORUM_ACTION]: forumActionReminder,
     [STATUS_REMINDER]: incidentStatusReminder,
     [REVIEW_REMINDER]: incidentReviewReminder,
-    [escalationKind('request')]: escalateRouting,
-    [escalationKind('alert')]: escalateRouting,
+    [escalationKind('request')]: escalate,
+    [escalationKind('alert')]: escalate,
   };
 }
