@@ -6,6 +6,7 @@ import { describeOffset } from '../domain/forum/reminder-times.js';
 import { scheduleSession } from '../domain/forum/schedule-session.js';
 import { usageError } from '../errors.js';
 import { formatInZone } from '../time/zoned.js';
+import { channelIsPrivate } from './channel-privacy.js';
 import { plural } from './format.js';
 import type { CommandSpec } from './spec.js';
 
@@ -43,7 +44,8 @@ export const forumCommand: CommandSpec = {
           name: 'tlp',
           type: 'enum',
           choices: TLP_LEVELS,
-          description: 'label of the reminders (default amber)',
+          description:
+            'label of the reminders (default green); amber and amber+strict only from a private channel',
         },
       ],
       permission: ORGANISERS,
@@ -57,8 +59,9 @@ export const forumCommand: CommandSpec = {
             repeat: input.string('repeat') === 'yearly' ? 'yearly' : 'none',
             reminders: input.durations('remind'),
             participants: input.mentions('participants') ?? [],
-            tlp: (input.string('tlp') as TlpLevel | undefined) ?? 'amber',
+            tlp: (input.string('tlp') as TlpLevel | undefined) ?? 'green',
             channel: ctx.channel,
+            channelPrivate: await channelIsPrivate(ctx),
           },
         });
         await ctx.enqueue(session.items);

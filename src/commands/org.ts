@@ -5,6 +5,7 @@ import { addMember } from '../domain/directory/add-member.js';
 import { addOrganisation } from '../domain/directory/add-organisation.js';
 import { listOrganisations } from '../domain/directory/list-organisations.js';
 import { setInbox } from '../domain/directory/set-inbox.js';
+import { channelIsPrivate } from './channel-privacy.js';
 import { plural } from './format.js';
 import type { CommandSpec } from './spec.js';
 
@@ -111,17 +112,7 @@ export const orgCommand: CommandSpec = {
       handler: async (ctx, input) => {
         // TLP:AMBER and above go only to private inboxes: ask the platform now, and again each
         // time the command is run. Unknown (the platform could not say) counts as not private.
-        const port = ctx.chat.has(platformOf(ctx.channel)) ? ctx.chat.for(ctx.channel) : null;
-        let isPrivate: boolean | null = null;
-        if (port?.isPrivate) {
-          isPrivate = await port.isPrivate(ctx.channel).catch((err: unknown) => {
-            ctx.logger.warn(
-              { err: err instanceof Error ? err.message : String(err), channel: ctx.channel },
-              'could not tell whether an inbox is private',
-            );
-            return null;
-          });
-        }
+        const isPrivate = await channelIsPrivate(ctx);
         const result = await setInbox({
           ctx,
           input: { org: input.requireString('org'), channel: ctx.channel, private: isPrivate },

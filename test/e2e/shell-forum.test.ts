@@ -31,13 +31,13 @@ describe('npm start < test/scenarios/forum.txt', () => {
     const lines = waited.split('\n').filter((l) => l.includes('┊ ['));
     expect(lines).toEqual(
       [
-        `  ┊ [#forum #1] TLP:AMBER Forum session ${ref} starts in 4s: Dry run`,
-        `  ┊ [direct message to @olga #1] TLP:AMBER Forum session ${ref} starts in 4s: Dry run`,
-        `  ┊ [direct message to @kadri #1] TLP:AMBER Forum session ${ref} starts in 4s: Dry run`,
-        `  ┊ [#forum #2] TLP:AMBER Forum session ${ref} starts in 2s: Dry run`,
-        `  ┊ [direct message to @olga #2] TLP:AMBER Forum session ${ref} starts in 2s: Dry run`,
-        `  ┊ [direct message to @kadri #2] TLP:AMBER Forum session ${ref} starts in 2s: Dry run`,
-        `  ┊ [#forum #3] TLP:AMBER Forum session ${ref} starts now: Dry run`,
+        `  ┊ [#forum #1] TLP:GREEN Forum session ${ref} starts in 4s: Dry run`,
+        `  ┊ [direct message to @olga #1] TLP:GREEN Forum session ${ref} starts in 4s: Dry run`,
+        `  ┊ [direct message to @kadri #1] TLP:GREEN Forum session ${ref} starts in 4s: Dry run`,
+        `  ┊ [#forum #2] TLP:GREEN Forum session ${ref} starts in 2s: Dry run`,
+        `  ┊ [direct message to @olga #2] TLP:GREEN Forum session ${ref} starts in 2s: Dry run`,
+        `  ┊ [direct message to @kadri #2] TLP:GREEN Forum session ${ref} starts in 2s: Dry run`,
+        `  ┊ [#forum #3] TLP:GREEN Forum session ${ref} starts now: Dry run`,
       ].sort((a, b) => waited.indexOf(a) - waited.indexOf(b)),
     );
     expect(waited).toMatch(

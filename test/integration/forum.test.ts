@@ -59,7 +59,7 @@ describe('/forum schedule, end to end through the scheduler and the outbox', () 
     expect(toBill?.message.fields?.[1]?.label).toBe('Session time');
     const toOlga = reminders.find((s) => s.to === 'shell:olga');
     expect(toOlga?.message.fields).toHaveLength(1);
-    expect(reminders.every((s) => s.message.tlp === 'amber')).toBe(true);
+    expect(reminders.every((s) => s.message.tlp === 'green')).toBe(true);
     const [session] = await storage.db.select().from(forumSessions);
     expect(session?.status).toBe('held');
     expect((await items()).every((i) => i.status === 'done')).toBe(true);

@@ -1,13 +1,14 @@
 import { and, eq } from 'drizzle-orm';
-import type { TlpLevel } from '../../chat/message.js';
+import { type TlpLevel, tlpLabel } from '../../chat/message.js';
 import type { ChannelRef } from '../../chat/refs.js';
 import type { Mention, When } from '../../commands/values.js';
 import type { Queryable } from '../../db/client.js';
 import { forumParticipants, forumSessions } from '../../db/schema/forum.js';
-import { conflict, usageError } from '../../errors.js';
+import { conflict, tlpViolation, usageError } from '../../errors.js';
 import { type ItemRef, scheduleItem } from '../../jobs/items.js';
 import { resolveWhen } from '../../time/when.js';
 import { formatInZone, toZoned } from '../../time/zoned.js';
+import { mayDeliver } from '../../tlp/rules.js';
 import { recordAudit } from '../audit.js';
 import { actorOf, type DomainContext } from '../context.js';
 import { requireMentioned } from '../directory/resolve.js';
@@ -27,6 +28,8 @@ export interface ScheduleSessionInput {
   participants: Mention[];
   tlp: TlpLevel;
   channel: ChannelRef;
+  /** Whether the session's channel is private (null: the platform could not say). */
+  channelPrivate: boolean | null;
 }
 
 export interface ScheduledSession {
@@ -52,6 +55,26 @@ export interface SessionPlan {
   organiserId: number | null;
   participantIds: number[];
   previousId?: number;
+}
+
+/**
+ * The session's reminders go to the channel it was scheduled in, so its level must be one that
+ * channel may carry (design section 3): up to TLP:GREEN anywhere the organisers work, TLP:AMBER
+ * and TLP:AMBER+STRICT only in a private channel, TLP:RED in no channel at all. The forum's own
+ * channel counts as registered: organisers run the forum from it.
+ */
+function checkSessionChannel(tlp: TlpLevel, channelPrivate: boolean | null): void {
+  const verdict = mayDeliver(
+    tlp,
+    { kind: 'channel', registered: true, private: channelPrivate === true, orgs: [] },
+    { parties: [], named: [] },
+  );
+  if (verdict.ok) return;
+  throw tlpViolation(
+    tlp === 'red'
+      ? `${tlpLabel(tlp)} goes only to named people by direct message, and a session's reminders go to its channel: choose a lower tlp:`
+      : `${verdict.reason}, and a session's reminders go to this channel${channelPrivate === null ? ' (its platform could not say whether it is private)' : ''}: schedule it from a private channel, or choose tlp:green`,
+  );
 }
 
 /**
@@ -82,6 +105,7 @@ export async function scheduleSession({
     );
   }
   const reminders = offsets.filter((o) => !past.includes(o));
+  checkSessionChannel(input.tlp, input.channelPrivate);
 
   return ctx.db.transaction(async (tx) => {
     const participantIds = new Set<number>();

@@ -1,4 +1,4 @@
-import { and, desc, eq, exists, inArray, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, exists, inArray, ne, or, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import {
   type IncidentStatus,
@@ -18,8 +18,8 @@ export interface ListedIncident {
 
 /**
  * `/incident list [status]`: open ones (active and stable) unless a status is given, newest
- * first. Only incidents the speaker may know of: their organisation is a party or they are in
- * it (TLP:AMBER and above); admins see all.
+ * first. Only incidents the speaker may know of: they are in it, or their organisation is a
+ * party to it and it is below TLP:RED; admins see all.
  */
 export async function listIncidents(
   db: Queryable,
@@ -46,18 +46,23 @@ export async function listIncidents(
       ),
     ];
     if (person.org) {
+      // A party's members see its incidents, except at TLP:RED: those only their own members
+      // (as `mayRead` and `/incident report` have it).
       visible.push(
-        exists(
-          db
-            .select({ one: incidentParties.orgId })
-            .from(incidentParties)
-            .where(
-              and(
-                eq(incidentParties.incidentId, incidents.id),
-                eq(incidentParties.orgId, person.org.id),
+        and(
+          ne(incidents.tlp, 'red'),
+          exists(
+            db
+              .select({ one: incidentParties.orgId })
+              .from(incidentParties)
+              .where(
+                and(
+                  eq(incidentParties.incidentId, incidents.id),
+                  eq(incidentParties.orgId, person.org.id),
+                ),
               ),
-            ),
-        ),
+          ),
+        ) as SQL,
       );
     }
     const anyVisible = or(...visible);
