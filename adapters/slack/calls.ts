@@ -82,12 +82,20 @@ export function toChatFailure(error: unknown): ChatFailure {
 /**
  * Runs one Web API call with the retry policy and returns its result, or throws a ChatFailure.
  * `what` names the call in logs (`chat.postMessage C0123`).
+ *
+ * A call that is not `repeatable` (a post: Slack has no idempotency key for it) is not made
+ * again when its request failed without an answer (a timeout, a reset connection): it may have
+ * landed all the same. It fails as `unavailable` instead, and the outbox's next attempt looks for
+ * the earlier post before posting again. (Found by the fault suite: Slack answering 20 s late
+ * made three copies of one card.) A 5xx answer or a 429 is retried as before: Slack did not
+ * take the call.
  */
 export async function callSlack<T>(
   what: string,
   call: () => Promise<T>,
   policy: SlackRetryPolicy,
   logger: Logger,
+  options: { repeatable?: boolean } = {},
 ): Promise<T> {
   let limited = 0;
   let failed = 0;
@@ -107,6 +115,10 @@ export async function callSlack<T>(
         logger.debug({ call: what, retryAfter: error.retryAfter }, 'slack rate limit: waiting');
         await sleep(waitMs);
         continue;
+      }
+      if (error instanceof WebAPIRequestError && options.repeatable === false) {
+        logger.warn({ call: what, error: describe(error) }, 'slack did not answer; not repeated');
+        throw new ChatFailure('unavailable', describe(error));
       }
       if (isTransient(error)) {
         const waitMs = policy.backoffMs[failed++];

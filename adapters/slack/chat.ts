@@ -60,8 +60,8 @@ export class SlackChat implements ChatPort {
     private readonly retry: SlackRetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
 
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return callSlack(what, fn, this.retry, this.logger);
+  private call<T>(what: string, fn: () => Promise<T>, repeatable = true): Promise<T> {
+    return callSlack(what, fn, this.retry, this.logger, { repeatable });
   }
 
   async createChannel(spec: ChannelSpec): Promise<ChannelRef> {
@@ -129,13 +129,16 @@ export class SlackChat implements ChatPort {
 
   private async postTo(channel: string, message: ChatMessage, threadTs?: string, key?: string) {
     const { text, blocks } = renderForSlack(message, key ? { key } : {});
-    const result = await this.call(`chat.postMessage ${channel}`, () =>
-      this.client.chat.postMessage({
-        channel,
-        text,
-        blocks,
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-      }),
+    const result = await this.call(
+      `chat.postMessage ${channel}`,
+      () =>
+        this.client.chat.postMessage({
+          channel,
+          text,
+          blocks,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+        }),
+      false,
     );
     if (!result.ts) throw new ChatFailure('rejected', 'chat.postMessage answered without a ts');
     return slackMessage(result.channel ?? channel, result.ts);

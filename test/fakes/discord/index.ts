@@ -169,9 +169,22 @@ export class FakeDiscord {
     this.rest.failNext(matcher, failure);
   }
 
+  /**
+   * Ends every failure `failNext` queued, `times: Infinity` ones included: an outage played with
+   * `failNext(matcher, { status: 503, times: Infinity })` lasts until this is called.
+   */
+  clearFailures(): void {
+    this.rest.clearFailures();
+  }
+
   /** Puts one channel in 429 for `seconds`: every request on it is refused until then. */
   rateLimitChannel(channelId: string, seconds: number): void {
     this.rest.limiter.forceChannel(channelId, seconds);
+  }
+
+  /** Puts every channel in 429 for `seconds`, as `rateLimitChannel` does one. */
+  rateLimitAll(seconds: number): void {
+    this.rest.limiter.forceAll(seconds);
   }
 
   commandPayload(input: CommandInput): Record<string, unknown> {

@@ -39,12 +39,18 @@ export class RateLimiter {
   private globalWindow = { start: 0, count: 0 };
   private readonly buckets = new Map<string, Bucket>();
   private readonly forced = new Map<string, number>();
+  private forcedAll = 0;
 
   constructor(private readonly config: RateLimitConfig) {}
 
   /** Every request touching `channelId` is answered 429 for `secondsLimited`. */
   forceChannel(channelId: string, secondsLimited: number): void {
     this.forced.set(channelId, Date.now() + secondsLimited * 1000);
+  }
+
+  /** Every request touching any channel is answered 429 for `secondsLimited`. */
+  forceAll(secondsLimited: number): void {
+    this.forcedAll = Date.now() + secondsLimited * 1000;
   }
 
   check(
@@ -66,7 +72,9 @@ export class RateLimiter {
         ? this.config.messages
         : this.config.other;
 
-    const forcedUntil = params.channel_id ? this.forced.get(params.channel_id) : undefined;
+    const forcedUntil = params.channel_id
+      ? Math.max(this.forced.get(params.channel_id) ?? 0, this.forcedAll)
+      : undefined;
     if (forcedUntil !== undefined && forcedUntil > now) {
       return this.limited(forcedUntil - now, false, {
         'X-RateLimit-Bucket': hash,

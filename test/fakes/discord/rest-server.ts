@@ -83,6 +83,11 @@ export class RestServer {
     this.failures.push({ matches, failure, left: failure.times ?? 1 });
   }
 
+  /** Drops every queued failure, unlimited ones included. */
+  clearFailures(): void {
+    this.failures.splice(0);
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';

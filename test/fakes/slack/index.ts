@@ -167,9 +167,22 @@ export class FakeSlack {
     this.failures.set(method, queue);
   }
 
+  /**
+   * Ends every failure `failNext` queued, `times: Infinity` ones included: an outage played with
+   * `failNext(method, { status: 503, times: Infinity })` lasts until this is called.
+   */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
   /** Answers every `chat.postMessage` to `channel` with 429 for `seconds`. */
   rateLimitChannel(channel: string, seconds: number): void {
     this.limiter.force(channel, Date.now() + seconds * 1000);
+  }
+
+  /** Answers every `chat.postMessage`, to any channel, with 429 for `seconds`. */
+  rateLimitAll(seconds: number): void {
+    this.limiter.forceAll(Date.now() + seconds * 1000);
   }
 
   /** A person runs a slash command; the app gets it signed, form-encoded. */

@@ -49,6 +49,7 @@ export class PostLimiter {
   private readonly channels = new Map<string, TokenBucket>();
   private workspace: TokenBucket | undefined;
   private readonly forced = new Map<string, number>();
+  private forcedAll = 0;
 
   constructor(readonly config: RateLimitConfig | false) {}
 
@@ -57,9 +58,14 @@ export class PostLimiter {
     this.forced.set(channel, untilMs);
   }
 
+  /** Answers every post, to any channel, with 429 until `untilMs`. */
+  forceAll(untilMs: number): void {
+    this.forcedAll = untilMs;
+  }
+
   /** `0` when the post is admitted (and counted), else the `Retry-After` in seconds. */
   admit(channel: string, now: number): number {
-    const forcedUntil = this.forced.get(channel) ?? 0;
+    const forcedUntil = Math.max(this.forced.get(channel) ?? 0, this.forcedAll);
     if (forcedUntil > now) return Math.max(1, Math.ceil((forcedUntil - now) / 1000));
     if (!this.config) return 0;
     const { perChannelBurst, perChannelPerSecond, workspacePerMinute } = this.config;
