@@ -146,7 +146,11 @@ async function pressButton(
 ): Promise<CommandReply> {
   const speaker = await findSpeaker(options.db, action.user, options.admins);
   const ctx = { db: options.db, speaker, now };
-  const answer = BUTTON_ANSWERS[action.action];
+  // Own keys only: an action id such as `constructor` (a signed payload may carry any) is no
+  // answer (found by the fuzz, test/fuzz: it answered a routing with Object's constructor).
+  const answer = Object.hasOwn(BUTTON_ANSWERS, action.action)
+    ? BUTTON_ANSWERS[action.action]
+    : undefined;
   let outcome: { reply: string; deliveries: number[] };
   if (answer) {
     const routingId = Number(action.value);

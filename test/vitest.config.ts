@@ -40,6 +40,21 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          // Property-based fuzz of every entrance (HTTP and command text) on a real stack:
+          // FUZZ_RUNS cases each (default 10,000), FUZZ_SEED to replay a run.
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          // Each fuzz file is bound by its own main thread: two at once use both cores. A
+          // project with its own maxWorkers needs its own group, run after the others.
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+          env: { CONCORD_TEST_DB: 'postgres' },
+          globalSetup: ['test/support/postgres-setup.ts'],
+        },
+      },
     ],
   },
 });

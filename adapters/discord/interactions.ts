@@ -71,6 +71,61 @@ export interface InteractionRunnerOptions {
   logger: Logger;
 }
 
+/**
+ * Whether a signed payload is shaped as Discord sends it wherever the adapter reads it: ids and
+ * names as strings without NUL (Postgres text cannot hold one), options as a list of named
+ * options with plain values (two levels: the subcommand, then its options), objects where
+ * objects go. Anything else is not an interaction of ours. Found by the fuzz (test/fuzz):
+ * `options: 1.5`, or a name that was an object, threw in `parse`, and the endpoint answered 500.
+ */
+function readable(raw: RawInteraction): boolean {
+  const member = raw.member as unknown;
+  const person = (raw.member?.user ?? raw.user) as unknown;
+  const channel = raw.channel as unknown;
+  const data = raw.data as unknown;
+  const message = raw.message as unknown;
+  return (
+    text(raw.id) &&
+    (member === undefined || (record(member) && maybeText(raw.member?.nick))) &&
+    (person === undefined ||
+      (record(person) &&
+        text(person.id) &&
+        maybeText(person.username) &&
+        maybeText(person.global_name))) &&
+    maybeText(raw.channel_id) &&
+    (channel === undefined ||
+      (record(channel) &&
+        maybeText(channel.id) &&
+        maybeText(channel.parent_id) &&
+        (channel.type === undefined || typeof channel.type === 'number'))) &&
+    (data === undefined ||
+      (record(data) &&
+        maybeText(data.name) &&
+        maybeText(data.custom_id) &&
+        optionList(data.options, 2))) &&
+    (message === undefined ||
+      (record(message) && text(message.id) && maybeText(message.channel_id)))
+  );
+}
+
+const record = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): value is string =>
+  typeof value === 'string' && !value.includes('\u0000');
+const maybeText = (value: unknown) => value === undefined || value === null || text(value);
+
+function optionList(value: unknown, depth: number): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) return false;
+  return value.every(
+    (o: unknown) =>
+      record(o) &&
+      text(o.name) &&
+      (o.value === undefined || ['string', 'number', 'boolean'].includes(typeof o.value)) &&
+      (depth <= 1 || optionList(o.options, depth - 1)),
+  );
+}
+
 const asRaw = (raw: unknown): RawInteraction | undefined => {
   const r = raw as Partial<RawInteraction> | null;
   return r && typeof r.id === 'string' && typeof r.token === 'string' && typeof r.type === 'number'
@@ -120,6 +175,7 @@ export class InteractionRunner {
   private parse(payload: unknown): Parsed | undefined {
     const raw = asRaw(payload);
     if (!raw || (raw.type !== 2 && raw.type !== 3)) return undefined;
+    if (!readable(raw)) return undefined;
     if (raw.application_id && raw.application_id !== this.options.applicationId) return undefined;
     const person = raw.member?.user ?? raw.user;
     const channelId = raw.channel_id ?? raw.channel?.id;

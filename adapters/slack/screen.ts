@@ -214,5 +214,25 @@ function parseBody(text: string, form: boolean): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error('not a JSON object');
   }
+  if (depthOf(parsed, MAX_DEPTH) > MAX_DEPTH) throw new Error('nested too deep');
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Slack's payloads nest a dozen levels at most. Deeper is refused: what the screen accepts is
+ * copied to the main thread, and a signed body 16,000 levels deep overflowed that copy's stack
+ * and took the front-door thread down (found by the fuzz, test/fuzz).
+ */
+const MAX_DEPTH = 64;
+
+/** How deep `value` nests, counting no further than `limit + 1`. */
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit < 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value)) {
+    deepest = Math.max(deepest, depthOf(child, limit - 1));
+    if (deepest > limit) break;
+  }
+  return deepest + 1;
 }

@@ -33,6 +33,9 @@ export interface ParsedCommand {
 export function parseCommand(line: string, registry: CommandRegistry): ParsedCommand {
   if (line.length > MAX_LINE_LENGTH)
     throw usageError(`the command is longer than ${MAX_LINE_LENGTH} characters`);
+  // Postgres text cannot hold NUL: a value carrying one failed in the database as an internal
+  // error instead of a reason (found by the fuzz, test/fuzz).
+  if (line.includes('\u0000')) throw usageError('the command contains a NUL character');
   const trimmed = line.trim();
   const names = registry.commands.map((c) => `/${c.name}`).join(', ');
   const head = /^\/([a-z][a-z0-9-]*)(?=\s|$)/i.exec(trimmed);

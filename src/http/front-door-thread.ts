@@ -30,7 +30,22 @@ type FromMain =
 
 const port = parentPort;
 if (!port) throw new Error('front-door-thread.ts runs as a worker thread');
-const post = (message: unknown) => port.postMessage(message);
+/**
+ * A message the main thread could not be sent (one that cannot be copied: a screen let through
+ * something too deep) is logged there instead of killing this thread, which serves everyone.
+ */
+const post = (message: unknown) => {
+  try {
+    port.postMessage(message);
+  } catch (err) {
+    port.postMessage({
+      type: 'log',
+      level: 'error',
+      msg: 'front door could not hand a message to the main thread: dropped',
+      fields: { err: String(err), kind: (message as { type?: unknown }).type },
+    });
+  }
+};
 
 const proxied = new Set<string>();
 const screens = new Map<string, Screen>();
