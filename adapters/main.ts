@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { discordEnabled, slackEnabled } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { ensureContactsNag } from '../src/domain/contacts/nag-stale-contacts.js';
+import { ensureInboundSweep } from '../src/domain/inbound/sweep-keys.js';
 import { itemHandlers } from '../src/domain/item-handlers.js';
 import { startFrontDoor, yieldToFrontDoor } from '../src/http/front-door.js';
 import { mountOperationalRoutes } from '../src/http/health.js';
@@ -161,6 +162,7 @@ runEntryPoint(async () => {
   }
   logger.info({ port, database: storage.kind, redis: redis.kind }, 'concord listening');
   await ensureContactsNag(storage.db, new Date());
+  await ensureInboundSweep(storage.db, new Date());
   jobs.startWorkers();
   await jobs.start();
   // Incidents whose channels a crash (or a missing permission) left unfinished.

@@ -104,7 +104,12 @@ export function createCore(options: CoreOptions): Core {
           return replyToFailure(error, { ...options, label, user: action.user });
         }
       }),
-    async message(message) {
+    async message(said) {
+      // Postgres cannot hold NUL in text or jsonb: a message carrying one (no platform sends it,
+      // but a signed payload may) would fail as an internal error; the character goes.
+      const message = said.text.includes('\u0000')
+        ? { ...said, text: said.text.replaceAll('\u0000', '') }
+        : said;
       const reply = await relayRequestReply({
         db: options.db,
         message,

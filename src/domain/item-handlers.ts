@@ -4,6 +4,7 @@ import { CONTACTS_NAG, nagStaleContacts } from './contacts/nag-stale-contacts.js
 import { FORUM_ACTION, forumActionReminder } from './forum/actions.js';
 import { FORUM_REMINDER, FORUM_START } from './forum/schedule-session.js';
 import { forumReminder, forumStart } from './forum/session-handlers.js';
+import { INBOUND_SWEEP, sweepInboundKeys } from './inbound/sweep-keys.js';
 import { incidentReviewReminder, incidentStatusReminder } from './incidents/reminders.js';
 import { REVIEW_REMINDER, STATUS_REMINDER } from './incidents/severity.js';
 import { escalateRouting, escalateRoutingOn } from './routing/escalate.js';
@@ -20,6 +21,7 @@ export function itemHandlers(
   const escalate = options.running ? escalateRoutingOn(options.running) : escalateRouting;
   return {
     [CONTACTS_NAG]: nagStaleContacts(options.directPlatform ?? 'slack'),
+    [INBOUND_SWEEP]: sweepInboundKeys,
     [FORUM_REMINDER]: forumReminder,
     [FORUM_START]: forumStart,
     [FORUM_ACTION]: forumActionReminder,

@@ -297,6 +297,18 @@ describe('the bridge', () => {
     expect(copies[0]?.edits).toBe(1);
   });
 
+  it('relays a message carrying a NUL without it (Postgres cannot store one)', async () => {
+    const { main, twin } = await openBridged();
+    await t.core.inbound.message({
+      deliveryKey: 'slack:evt:NUL1',
+      user: KADRI,
+      channel: main,
+      message: 'slack:CX/200.1' as MessageRef,
+      text: 'Hosts\u0000 isolated',
+    });
+    expect(discord.in(twin).map((m) => m.message.body)).toContain('Hosts isolated');
+  });
+
   it('relays nothing from channels that are not an incident’s', async () => {
     await openBridged();
     const before = discord.messages.length;

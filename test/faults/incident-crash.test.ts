@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { runNpm } from '../e2e/run-process.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
-import { runNpm } from './run-process.js';
 
 // Concord as a real process on Slack (the fake), killed with SIGKILL after Slack created the
 // incident's channel but before Concord heard back: started again, it finishes the incident in
