@@ -59,8 +59,6 @@ export interface DiscordAdapter {
   chat: DiscordChat;
   /** The bot's own user id, from READY. */
   botUserId: string;
-  /** Whether this process holds the gateway session now. */
-  holdsGateway(): boolean;
   close(): Promise<void>;
 }
 
@@ -200,7 +198,6 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
   return {
     chat: new DiscordChat({ rest, guildId: options.guildId, botUserId, channels }),
     botUserId,
-    holdsGateway: () => gateway !== undefined,
     close: async () => {
       open = false;
       if (options.gatewayLeadership) await options.gatewayLeadership.stop();

@@ -48,7 +48,7 @@ export class CommandRateGate {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    readonly rate: CommandRate,
+    private readonly rate: CommandRate,
     private readonly logger: Logger,
   ) {
     if (!(rate.perMinute > 0) || !Number.isInteger(rate.burst) || rate.burst < 1) {
