@@ -34,6 +34,9 @@ export async function relayMessage({
   /** Mark rows as claimed by the caller, who posts them at once. */
   claimed?: Date;
 }): Promise<RelayDecision> {
+  // Looked up before the transaction, on the database's prepared statement: PGlite has one
+  // connection, and a query through `db` inside `db.transaction` waits for it forever.
+  const author = await findPersonByRef(db, message.user);
   return db.transaction(async (tx) => {
     if (!(await claimDelivery(db, message.deliveryKey, tx)))
       return { fresh: false, rows: [], refused: [] };
@@ -42,7 +45,6 @@ export async function relayMessage({
     const [incident] = await tx.select().from(incidents).where(eq(incidents.id, found.id));
     if (!incident || incident.status === 'closed') return { fresh: true, rows: [], refused: [] };
     const view = await loadIncidentView(tx, incident);
-    const author = await findPersonByRef(db, message.user);
     const label = author
       ? `${author.name}${author.org ? ` (${author.org.code})` : ''}`
       : `${message.userName ?? 'someone'} (not in the directory)`;
