@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DirectoryFileError, parseDirectoryFile } from '../src/directory/directory-file.js';
 import { importDirectory } from '../src/domain/directory/import-directory.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
+import { holdDataDirectory } from './data-directory.js';
 
 /** `npm run directory:import -- <file.yaml>`: the whole directory from one file, idempotent. */
 runEntryPoint(async () => {
@@ -25,6 +26,8 @@ runEntryPoint(async () => {
       throw new StartupError(`${err.message}; nothing imported`);
     throw err;
   }
+  // The embedded database is one process's: refused while a shell or a server has it open.
+  const hold = config.DATABASE_URL ? undefined : await holdDataDirectory(config.CONCORD_DATA_DIR);
   const storage = await openConfiguredStorage(config);
   try {
     const s = await importDirectory({ ctx: { db: storage.db, now: new Date() }, input: { file } });
@@ -44,6 +47,7 @@ runEntryPoint(async () => {
     throw err;
   } finally {
     await storage.close();
+    await hold?.release();
   }
   return 0;
 });

@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import type { ChatInbound } from '../src/chat/port.js';
 import type { ChatPlatform } from '../src/chat/refs.js';
 import type { Config } from '../src/config.js';
 import { discordEnabled, slackEnabled } from '../src/config.js';
@@ -6,10 +7,14 @@ import type { Core } from '../src/core.js';
 import type { HttpServer } from '../src/http/server.js';
 import type { Logger } from '../src/log.js';
 import type { Leadership } from '../src/redis/leadership.js';
+import type { DiscordAdapter } from './discord/index.js';
+import type { SlackAdapter } from './slack/index.js';
 
 export interface Platforms {
   /** The platforms that started, by name. */
   readonly running: string[];
+  /** The adapters themselves, for tests that drive them. */
+  readonly adapters: { slack?: SlackAdapter; discord?: DiscordAdapter };
   close(): Promise<void>;
 }
 
@@ -26,10 +31,17 @@ export async function startPlatforms(options: {
   discordGateway?: Leadership;
   /** The Redis the instances share, where Slack's screen remembers requests for all of them. */
   redis?: RedisOptions;
+  /** The key prefix the instances share on that Redis (default `concord`). */
+  prefix?: string;
+  /** What the adapters call (default the core's own). */
+  inbound?: ChatInbound;
 }): Promise<Platforms> {
   const { config, core, http, logger } = options;
+  const inbound = options.inbound ?? core.inbound;
+  const prefix = options.prefix ?? 'concord';
   const closers: (() => Promise<void>)[] = [];
   const running: string[] = [];
+  const adapters: Platforms['adapters'] = {};
   try {
     if (slackEnabled(config)) {
       // Each SDK is loaded only when its platform is configured.
@@ -39,11 +51,12 @@ export async function startPlatforms(options: {
         signingSecret: config.SLACK_SIGNING_SECRET as string,
         ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
         http,
-        inbound: core.inbound,
+        inbound,
         logger: logger.child({ platform: 'slack' }),
-        ...(options.redis ? { sharedMemory: { redis: options.redis, prefix: 'concord' } } : {}),
+        ...(options.redis ? { sharedMemory: { redis: options.redis, prefix } } : {}),
       });
       core.chat.register(slack.chat);
+      adapters.slack = slack;
       closers.push(() => slack.close());
       running.push('slack');
     }
@@ -56,12 +69,13 @@ export async function startPlatforms(options: {
         ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),
         ...(config.DISCORD_PUBLIC_KEY ? { publicKey: config.DISCORD_PUBLIC_KEY } : {}),
         http,
-        inbound: core.inbound,
+        inbound,
         registry: core.registry,
         logger: logger.child({ platform: 'discord' }),
         ...(options.discordGateway ? { gatewayLeadership: options.discordGateway } : {}),
       });
       core.chat.register(discord.chat);
+      adapters.discord = discord;
       closers.push(() => discord.close());
       running.push('discord');
     }
@@ -71,6 +85,7 @@ export async function startPlatforms(options: {
   }
   return {
     running,
+    adapters,
     close: async () => {
       await Promise.allSettled(closers.map((close) => close()));
     },

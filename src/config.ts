@@ -68,6 +68,9 @@ export const Config = z
         .max(65535)
         .default(3000),
     ),
+    // Where the HTTP server listens: unset, every interface when a chat platform must reach it,
+    // else only this machine (the shell needs no one else to call in).
+    HOST: optionalText,
     // Commands a minute each person on Slack or Discord may send (0: no limit); see command-rate.ts.
     CONCORD_COMMANDS_PER_MINUTE: z.preprocess(
       (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),

@@ -26,8 +26,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** The claim on the Discord gateway session, held by one Concord process at a time. */
-export const DISCORD_GATEWAY_CLAIM = 'concord:leader:discord-gateway';
+/** The claim on the Discord gateway session among the processes sharing a key prefix. */
+export const discordGatewayClaim = (prefix: string) => `${prefix}:leader:discord-gateway`;
+export const DISCORD_GATEWAY_CLAIM = discordGatewayClaim('concord');
 
 export interface LeadershipHooks {
   /** This process now holds the claim: start the one-at-a-time work (resolves once started). */

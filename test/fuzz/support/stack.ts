@@ -1,23 +1,21 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App } from '@slack/bolt';
-import { Redis } from 'ioredis';
+import { type Concord, createConcord } from '../../../adapters/concord.js';
 import type { DiscordAdapter } from '../../../adapters/discord/index.js';
 import type { SlackAdapter } from '../../../adapters/slack/index.js';
 import type { ChatInbound } from '../../../src/chat/port.js';
-import { type Core, createCore } from '../../../src/core.js';
+import { loadConfig } from '../../../src/config.js';
+import type { Core } from '../../../src/core.js';
 import type { Storage } from '../../../src/db/client.js';
-import { itemHandlers } from '../../../src/domain/item-handlers.js';
 import { startFrontDoor } from '../../../src/http/front-door.js';
-import { mountOperationalRoutes } from '../../../src/http/health.js';
 import type { HttpServer } from '../../../src/http/server.js';
-import { Jobs } from '../../../src/jobs/jobs.js';
-import { postNow } from '../../../src/jobs/send-delivery.js';
+import type { Jobs } from '../../../src/jobs/jobs.js';
 import { createLogger, type Logger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
 import { type FakeDiscord, startFakeDiscord } from '../../fakes/discord/index.js';
 import { type FakeSlack, startFakeSlack } from '../../fakes/slack/index.js';
-import { testPrefix, testRedis } from '../../support/jobs.js';
+import { TEST_REDIS_URL } from '../../support/env.js';
+import { testPrefix } from '../../support/jobs.js';
 import { openFuzzStorage } from './storage.js';
 import { WORLD_ADMIN } from './world.js';
 
@@ -74,10 +72,11 @@ export interface StackOptions {
 }
 
 /**
- * Concord wired as `adapters/main.ts` wires it, on a database and a Redis prefix of its own:
- * the core, Jobs (queues only: no workers and no reconciler run, so anything the core enqueues
- * stays in Redis where the fuzz can see it), the front door (the HTTP server in a thread of its
- * own) with `/healthz` and `/metrics`, and the Slack and Discord adapters against the fakes.
+ * Concord built by `createConcord`, as `adapters/main.ts` builds it, on a database and a Redis
+ * prefix of its own: the core, Jobs (queues only: no workers and no reconciler run, so anything
+ * the core enqueues stays in Redis where the fuzz can see it), the front door (the HTTP server in
+ * a thread of its own) with `/healthz` and `/metrics`, and the Slack and Discord adapters against
+ * the fakes.
  *
  * Two instruments, neither of which changes behaviour: the adapters are handed the core's
  * `inbound` through a counter of calls in flight, and Bolt's `App.processEvent` is wrapped the
@@ -138,58 +137,16 @@ export function capturingLogger(): { logger: Logger; errors: LoggedError[] } {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { logger, errors } = capturingLogger();
   const storage = await openFuzzStorage();
-  const metrics = createMetrics();
   const prefix = testPrefix();
-  let jobs: Jobs | undefined;
-  const core = createCore({
-    db: storage.db,
-    logger,
-    metrics,
-    admins: [WORLD_ADMIN],
-    enqueue: async (items) => jobs?.scheduler.enqueue(items),
-    dispatch: async (ids) => jobs?.deliveries.enqueue(ids),
-    deliver: async (rows) => {
-      if (jobs)
-        await postNow(
-          { db: storage.db, chat: core.chat, queue: jobs.deliveries, pacer: jobs.pacer, logger },
-          rows,
-        );
-    },
-  });
-  jobs = new Jobs({
-    db: storage.db,
-    connection: testRedis(),
-    prefix,
-    logger,
-    metrics,
-    chat: core.chat,
-    handlers: itemHandlers(),
-  });
-  const started = jobs;
-
-  const redis = new Redis({ ...testRedis(), maxRetriesPerRequest: 1 });
   const frontDoorFailures: Error[] = [];
   const frontDoor = startFrontDoor({ logger, onFailure: (err) => frontDoorFailures.push(err) });
-  mountOperationalRoutes(
-    frontDoor,
-    [
-      { name: 'database', ping: storage.ping },
-      {
-        name: 'redis',
-        ping: async () => {
-          await redis.ping();
-        },
-      },
-    ],
-    metrics,
-  );
 
   const inFlight = new InFlight();
-  const inbound: ChatInbound = {
-    command: (c) => inFlight.track(() => core.inbound.command(c)),
-    action: (a) => inFlight.track(() => core.inbound.action(a)),
-    message: (m) => inFlight.track(() => core.inbound.message(m)),
-  };
+  const counted = (inbound: ChatInbound): ChatInbound => ({
+    command: (c) => inFlight.track(() => inbound.command(c)),
+    action: (a) => inFlight.track(() => inbound.action(a)),
+    message: (m) => inFlight.track(() => inbound.message(m)),
+  });
 
   // The Slack screen's acceptances, tapped on their way to the receiver (see slackBarrier).
   const probes = new Map<string, () => void>();
@@ -209,59 +166,55 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         onAccepted(accepted);
       }),
   };
-  const port = await frontDoor.listen(0, '127.0.0.1');
 
   const restoreBolt = options.slack ? countBoltEvents(inFlight) : () => {};
-  let slack: Stack['slack'];
-  let discord: Stack['discord'];
-  const closers: (() => Promise<void>)[] = [];
+  let slackFake: FakeSlack | undefined;
+  let discordFake: FakeDiscord | undefined;
+  const fakes: (() => Promise<void>)[] = [];
+  let assembled: Concord;
   try {
+    const env: Record<string, string> = {};
     if (options.slack) {
       const fake = await startFakeSlack({ rateLimits: false });
-      closers.push(() => fake.close());
-      const { startSlack } = await import('../../../adapters/slack/index.js');
-      const adapter = await startSlack({
-        botToken: fake.botToken,
-        signingSecret: fake.signingSecret,
-        apiUrl: fake.apiUrl,
-        http,
-        inbound,
-        logger,
-        // As `adapters/platforms.ts` runs it: replay memory shared through Redis.
-        sharedMemory: { redis: testRedis(), prefix },
-      });
-      closers.unshift(() => adapter.close());
-      core.chat.register(adapter.chat);
-      slack = { fake, adapter };
+      slackFake = fake;
+      fakes.push(() => fake.close());
+      Object.assign(env, fake.concordEnv());
     }
     if (options.discord) {
       const fake = await startFakeDiscord();
-      closers.push(() => fake.close());
-      const { startDiscord } = await import('../../../adapters/discord/index.js');
-      const adapter = await startDiscord({
-        botToken: fake.botToken,
-        applicationId: fake.applicationId,
-        guildId: fake.guildId,
-        apiUrl: fake.apiUrl,
-        publicKey: options.discord.publicKey,
-        http,
-        inbound,
-        registry: core.registry,
-        logger,
-      });
-      closers.unshift(() => adapter.close());
-      core.chat.register(adapter.chat);
-      discord = { fake, adapter };
+      discordFake = fake;
+      fakes.push(() => fake.close());
+      Object.assign(env, fake.concordEnv(), { DISCORD_PUBLIC_KEY: options.discord.publicKey });
     }
+    // As users run it, through the one composition root; queues only (no workers), so what the
+    // core enqueues stays in Redis where the fuzz can see it.
+    assembled = await createConcord({
+      config: loadConfig({
+        REDIS_URL: TEST_REDIS_URL,
+        CONCORD_ADMINS: WORLD_ADMIN,
+        CONCORD_COMMANDS_PER_MINUTE: '0',
+        ...env,
+      }),
+      logger,
+      storage,
+      prefix,
+      http,
+      inbound: counted,
+      workers: false,
+    });
   } catch (error) {
-    for (const close of closers) await close().catch(() => {});
+    for (const close of fakes) await close().catch(() => {});
     restoreBolt();
     await frontDoor.close();
-    await started.close();
-    redis.disconnect();
     await storage.close();
     throw error;
   }
+  const port = await assembled.start(0);
+  const { core, jobs, adapters } = assembled;
+  const slack =
+    slackFake && adapters.slack ? { fake: slackFake, adapter: adapters.slack } : undefined;
+  const discord =
+    discordFake && adapters.discord ? { fake: discordFake, adapter: adapters.discord } : undefined;
 
   let probeSeq = 0;
   const base = `http://127.0.0.1:${port}`;
@@ -269,7 +222,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     base,
     storage,
     core,
-    jobs: started,
+    jobs,
     prefix,
     ...(slack ? { slack } : {}),
     ...(discord ? { discord } : {}),
@@ -297,14 +250,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ]).finally(() => clearTimeout(timer));
     },
     async close() {
+      await jobs.scheduler.queue.obliterate({ force: true }).catch(() => {});
+      await jobs.deliveries.obliterate().catch(() => {});
       // A front door whose thread died never answers `close` (the call waits on the dead thread).
-      await Promise.race([frontDoor.close(), sleep(5_000)]);
-      for (const close of closers) await close().catch(() => {});
+      await Promise.race([assembled.stop(), sleep(5_000)]);
+      for (const close of fakes) await close().catch(() => {});
       restoreBolt();
-      await started.scheduler.queue.obliterate({ force: true }).catch(() => {});
-      await started.deliveries.obliterate().catch(() => {});
-      await started.close();
-      redis.disconnect();
       await storage.close();
     },
   };
