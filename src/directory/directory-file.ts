@@ -87,7 +87,13 @@ export function parseDirectoryFile(text: string, source: string): DirectoryFile 
     node?.range ? lineCounter.linePos(node.range[0]).line : 1;
 
   const syntax = doc.errors[0];
-  if (syntax) fail(syntax.linePos?.[0]?.line ?? 1, syntax.message.split('\n')[0] ?? 'bad YAML');
+  if (syntax) {
+    // Without prettyErrors the error carries offsets only (`linePos` stays unset): place them.
+    const { line, col } = lineCounter.linePos(syntax.pos[0]);
+    throw new DirectoryFileError(
+      `${source}:${line}:${col}: ${syntax.message.split('\n')[0] ?? 'bad YAML'}`,
+    );
+  }
   const root = doc.contents;
   if (!isMap(root))
     return fail(
