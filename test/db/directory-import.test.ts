@@ -116,7 +116,7 @@ describe('a bad file reports file and line and imports nothing', () => {
     [
       'bad YAML',
       base.replace('    kind: industry', '    kind: [industry'),
-      /^directory\.yaml:\d+: /,
+      /^directory\.yaml:8:1: Flow sequence in block collection/,
     ],
     [
       'an unknown organisation',
