@@ -1,6 +1,6 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
+import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Core } from '../../src/core.js';
 import { ShellChat } from './chat.js';
@@ -15,6 +15,9 @@ export interface ShellOptions {
   historyFile?: string;
 }
 
+/** The history holds what was typed, TLP:RED text included: only its owner may read it. */
+const HISTORY_MODE = 0o600;
+
 /**
  * Runs the shell adapter until end of input or `exit`. Lines are handled one at a time, in
  * order, so a script's later lines see what earlier ones did.
@@ -22,7 +25,10 @@ export interface ShellOptions {
 export async function runShell(options: ShellOptions): Promise<void> {
   const { core, input, output, interactive } = options;
   if (!core.chat.has('shell')) core.chat.register(new ShellChat(output));
-  const session = new ShellSession(core);
+  const chat = core.chat.get('shell');
+  // press and reply read what the shell's port posted: any other port on 'shell' cannot tell.
+  if (!(chat instanceof ShellChat)) throw new Error('the shell runs only on its own ShellChat');
+  const session = new ShellSession(core, chat);
   const history = interactive && options.historyFile ? loadHistory(options.historyFile) : [];
   const rl = createInterface({
     input,
@@ -34,12 +40,24 @@ export async function runShell(options: ShellOptions): Promise<void> {
   const write = (text: string) => {
     if (text !== '') output.write(`${text}\n`);
   };
+  // While the prompt waits for a line, something printed on its own (a reminder, a relayed
+  // reply) goes above it, and the prompt with the half-typed line is drawn again below.
+  let prompting = false;
   if (interactive) {
+    chat.printThrough((text) => {
+      if (!prompting) return write(text);
+      clearLine(output, 0);
+      cursorTo(output, 0);
+      write(text);
+      rl.prompt(true);
+    });
     write('Concord shell: /concord help for commands, help for shell lines, exit to leave.');
     rl.setPrompt(session.prompt);
     rl.prompt();
+    prompting = true;
   }
   for await (const line of rl) {
+    prompting = false;
     if (!interactive) {
       const trimmed = line.trim();
       if (trimmed !== '') write(trimmed.startsWith('#') ? trimmed : `${session.prompt}${trimmed}`);
@@ -52,13 +70,17 @@ export async function runShell(options: ShellOptions): Promise<void> {
     if (interactive) {
       rl.setPrompt(session.prompt);
       rl.prompt();
+      prompting = true;
     }
   }
+  prompting = false;
   rl.close();
 }
 
 function loadHistory(file: string): string[] {
   try {
+    // A history written before it was kept private becomes private now.
+    chmodSync(file, HISTORY_MODE);
     return readFileSync(file, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
   } catch {
     return [];
@@ -68,7 +90,8 @@ function loadHistory(file: string): string[] {
 function saveHistory(file: string, line: string): void {
   try {
     mkdirSync(dirname(file), { recursive: true });
-    appendFileSync(file, `${line.replace(/\n/g, ' ')}\n`);
+    // The mode applies when the file is created; an existing one was made private on loading.
+    appendFileSync(file, `${line.replace(/\n/g, ' ')}\n`, { mode: HISTORY_MODE });
   } catch {
     // History is a convenience; a read-only data directory must not stop the shell.
   }
