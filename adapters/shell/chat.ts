@@ -14,8 +14,10 @@ import { renderForShell } from './render.js';
 interface SimulatedChannel {
   name: string;
   private: boolean;
-  /** Invited by the bot, or there in the shell (see `enter`). */
+  /** Invited by the bot. */
   members: Set<string>;
+  /** Spoke there in the shell (see `enter`): not a member, but they see what is posted. */
+  present: Set<string>;
   archived: boolean;
   seq: number;
 }
@@ -78,6 +80,7 @@ export class ShellChat implements ChatPort {
         name: channelName(ref),
         private: false,
         members: new Set(),
+        present: new Set(),
         archived: false,
         seq: 0,
       };
@@ -181,7 +184,7 @@ export class ShellChat implements ChatPort {
 
   /** Someone is in a simulated channel from now on: they spoke there in the shell. */
   enter(ref: ChannelRef, user: UserRef): void {
-    if (!channelName(ref).startsWith('@')) this.channel(ref).members.add(user);
+    if (!channelName(ref).startsWith('@')) this.channel(ref).present.add(user);
   }
 
   /** Whether the shell has this channel: the bot made or used it, or someone was in it. */
@@ -195,7 +198,8 @@ export class ShellChat implements ChatPort {
    */
   reached(channel: ChannelRef, user: UserRef): boolean {
     if (channel === shellDirect(user)) return true;
-    return this.channels.get(channel)?.members.has(user) ?? false;
+    const simulated = this.channels.get(channel);
+    return (simulated?.members.has(user) || simulated?.present.has(user)) ?? false;
   }
 
   /** The top-level messages `user` received whose title names `subject`, newest first. */

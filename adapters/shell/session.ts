@@ -159,7 +159,7 @@ export class ShellSession {
       thread: card.ref,
       text,
     });
-    return `  replied in the thread of ${where(card)}: ${relayed}`;
+    return `  replied in the thread of ${where(card)}: ${relayed ?? 'Concord relayed nothing'}`;
   }
 
   private async say(text: string): Promise<string> {
@@ -168,11 +168,15 @@ export class ShellSession {
       message: this.chat.say(this.channel, this.speaker),
       text,
     });
-    return `  said in ${channelName(this.channel)}: ${relayed}`;
+    // A channel's messages go to its twins on the other platforms; the shell is the only one.
+    return `  said in ${channelName(this.channel)}: ${relayed ?? 'Concord relayed nothing (twin channels are on other platforms)'}`;
   }
 
-  /** Handed to the core as a platform hands it a message; says what the core posted for it. */
-  private async relay(said: Omit<InboundMessage, 'deliveryKey' | 'user'>): Promise<string> {
+  /**
+   * Handed to the core as a platform hands it a message: what the core posted for it, or null
+   * when it posted nothing.
+   */
+  private async relay(said: Omit<InboundMessage, 'deliveryKey' | 'user'>): Promise<string | null> {
     const before = this.chat.postCount;
     try {
       await this.core.inbound.message({ deliveryKey: this.nextKey(), user: this.speaker, ...said });
@@ -181,7 +185,7 @@ export class ShellSession {
     }
     const posted = this.chat.postCount - before;
     return posted === 0
-      ? 'Concord relayed nothing'
+      ? null
       : `Concord posted ${posted} message${posted === 1 ? '' : 's'} (above)`;
   }
 
