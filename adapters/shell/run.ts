@@ -1,10 +1,9 @@
-import { appendFileSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Core } from '../../src/core.js';
 import { ShellChat } from './chat.js';
 import { ShellSession } from './session.js';
+import { loadHistory, printAbovePrompt, saveHistory } from './terminal.js';
 
 export interface ShellOptions {
   core: Core;
@@ -14,9 +13,6 @@ export interface ShellOptions {
   interactive: boolean;
   historyFile?: string;
 }
-
-/** The history holds what was typed, TLP:RED text included: only its owner may read it. */
-const HISTORY_MODE = 0o600;
 
 /**
  * Runs the shell adapter until end of input or `exit`. Lines are handled one at a time, in
@@ -40,17 +36,9 @@ export async function runShell(options: ShellOptions): Promise<void> {
   const write = (text: string) => {
     if (text !== '') output.write(`${text}\n`);
   };
-  // While the prompt waits for a line, something printed on its own (a reminder, a relayed
-  // reply) goes above it, and the prompt with the half-typed line is drawn again below.
   let prompting = false;
   if (interactive) {
-    chat.printThrough((text) => {
-      if (!prompting) return write(text);
-      clearLine(output, 0);
-      cursorTo(output, 0);
-      write(text);
-      rl.prompt(true);
-    });
+    chat.printThrough(printAbovePrompt(rl, output, () => prompting));
     write('Concord shell: /concord help for commands, help for shell lines, exit to leave.');
     rl.setPrompt(session.prompt);
     rl.prompt();
@@ -75,24 +63,4 @@ export async function runShell(options: ShellOptions): Promise<void> {
   }
   prompting = false;
   rl.close();
-}
-
-function loadHistory(file: string): string[] {
-  try {
-    // A history written before it was kept private becomes private now.
-    chmodSync(file, HISTORY_MODE);
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
-  } catch {
-    return [];
-  }
-}
-
-function saveHistory(file: string, line: string): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    // The mode applies when the file is created; an existing one was made private on loading.
-    appendFileSync(file, `${line.replace(/\n/g, ' ')}\n`, { mode: HISTORY_MODE });
-  } catch {
-    // History is a convenience; a read-only data directory must not stop the shell.
-  }
 }
