@@ -90,7 +90,9 @@ export class ShellSession {
   private async speakAs(handle: string): Promise<string> {
     this.speaker = shellUser(handle);
     const now = `  now speaking as ${userName(this.speaker)}`;
-    if (await this.inDirectory(this.speaker)) return now;
+    // The operator is an admin without a directory entry, on purpose: nothing to warn about.
+    if (this.speaker === shellUser(SHELL_OPERATOR) || (await this.inDirectory(this.speaker)))
+      return now;
     return `${now}\n  ⚠ ${userName(this.speaker)} is not in Concord's directory: Concord answers them as a stranger`;
   }
 
