@@ -1,10 +1,9 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Core } from '../../src/core.js';
 import { ShellChat } from './chat.js';
 import { ShellSession } from './session.js';
+import { loadHistory, printAbovePrompt, saveHistory } from './terminal.js';
 
 export interface ShellOptions {
   core: Core;
@@ -22,7 +21,10 @@ export interface ShellOptions {
 export async function runShell(options: ShellOptions): Promise<void> {
   const { core, input, output, interactive } = options;
   if (!core.chat.has('shell')) core.chat.register(new ShellChat(output));
-  const session = new ShellSession(core);
+  const chat = core.chat.get('shell');
+  // press and reply read what the shell's port posted: any other port on 'shell' cannot tell.
+  if (!(chat instanceof ShellChat)) throw new Error('the shell runs only on its own ShellChat');
+  const session = new ShellSession(core, chat);
   const history = interactive && options.historyFile ? loadHistory(options.historyFile) : [];
   const rl = createInterface({
     input,
@@ -34,12 +36,16 @@ export async function runShell(options: ShellOptions): Promise<void> {
   const write = (text: string) => {
     if (text !== '') output.write(`${text}\n`);
   };
+  let prompting = false;
   if (interactive) {
+    chat.printThrough(printAbovePrompt(rl, output, () => prompting));
     write('Concord shell: /concord help for commands, help for shell lines, exit to leave.');
     rl.setPrompt(session.prompt);
     rl.prompt();
+    prompting = true;
   }
   for await (const line of rl) {
+    prompting = false;
     if (!interactive) {
       const trimmed = line.trim();
       if (trimmed !== '') write(trimmed.startsWith('#') ? trimmed : `${session.prompt}${trimmed}`);
@@ -52,24 +58,9 @@ export async function runShell(options: ShellOptions): Promise<void> {
     if (interactive) {
       rl.setPrompt(session.prompt);
       rl.prompt();
+      prompting = true;
     }
   }
+  prompting = false;
   rl.close();
-}
-
-function loadHistory(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
-  } catch {
-    return [];
-  }
-}
-
-function saveHistory(file: string, line: string): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    appendFileSync(file, `${line.replace(/\n/g, ' ')}\n`);
-  } catch {
-    // History is a convenience; a read-only data directory must not stop the shell.
-  }
 }

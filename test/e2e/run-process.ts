@@ -53,3 +53,21 @@ export function runNpm(
 
 export const scenario = (name: string) =>
   readFileSync(new URL(`../scenarios/${name}`, import.meta.url), 'utf8');
+
+/**
+ * The answer printed under the echoed line `› command` of a script: its indented lines.
+ * @example answerTo(out, 'press Accept $AR1') // '  ✓ AR-2026-1: ACME accepted'
+ */
+export function answerTo(
+  output: string,
+  command: string,
+  which: 'first' | 'last' = 'first',
+): string {
+  const lines = output.split('\n');
+  const echoes = (l: string) => l.endsWith(`› ${command}`);
+  const at = which === 'first' ? lines.findIndex(echoes) : lines.findLastIndex(echoes);
+  if (at < 0) throw new Error(`command not echoed: ${command}\n${output}`);
+  const rest = lines.slice(at + 1);
+  const end = rest.findIndex((l) => !l.startsWith('  '));
+  return rest.slice(0, end < 0 ? undefined : end).join('\n');
+}

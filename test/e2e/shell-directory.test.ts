@@ -2,24 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProcessResult, runNpm, scenario } from './run-process.js';
+import { answerTo, type ProcessResult, runNpm, scenario } from './run-process.js';
 
 // `npm start < scenario` on the embedded defaults: PGlite and a private redis-server in a fresh
 // data directory, exactly as the README's quick start runs it.
 let dataDir: string;
 let first: ProcessResult;
 const env = () => ({ CONCORD_DATA_DIR: dataDir, PORT: '0' });
-
-/** The answer printed under the echoed command line `prompt`. */
-function answerTo(output: string, command: string, which: 'first' | 'last' = 'first'): string {
-  const lines = output.split('\n');
-  const echoes = (l: string) => l.endsWith(`› ${command}`);
-  const at = which === 'first' ? lines.findIndex(echoes) : lines.findLastIndex(echoes);
-  if (at < 0) throw new Error(`command not echoed: ${command}\n${output}`);
-  const rest = lines.slice(at + 1);
-  const end = rest.findIndex((l) => !l.startsWith('  '));
-  return rest.slice(0, end < 0 ? undefined : end).join('\n');
-}
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'concord-e2e-'));
@@ -116,6 +105,11 @@ describe('npm start < test/scenarios/directory.txt', () => {
     );
     expect(answerTo(first.stdout, '/poc confirm')).toBe(
       '  Confirmed 1 role\n    EST incident-response (backup 2)',
+    );
+    // Switching to someone the directory does not know works, with a one-line warning.
+    expect(answerTo(first.stdout, 'as @ann')).toBe('  now speaking as @ann');
+    expect(answerTo(first.stdout, 'as @stranger')).toBe(
+      "  now speaking as @stranger\n  ⚠ @stranger is not in Concord's directory: Concord answers them as a stranger",
     );
     expect(first.stdout).toMatch(
       /#general @stranger › \/poc who incident-response\n {2}⚠ you are not in Concord's directory yet/,

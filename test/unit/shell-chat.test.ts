@@ -1,7 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ShellChat } from '../../adapters/shell/chat.js';
-import { shellUser } from '../../adapters/shell/refs.js';
+import { shellChannel, shellDirect, shellUser } from '../../adapters/shell/refs.js';
+
+const shellDirectOf = (handle: string) => shellDirect(shellUser(handle));
+const shellChannelOf = shellChannel;
 
 function shell() {
   const out = new PassThrough();
@@ -55,5 +58,55 @@ describe('the shell chat port simulates what the bot creates, and shows it as su
     expect(printed()).toContain('  ┊ [#ops #1 edited] TLP:AMBER Request AR-2026-1 (accepted)\n');
     expect(printed()).toContain('  ┊ #ops: pinned #1\n');
     expect(printed()).toContain('  ┊ [direct message to @ann #1] TLP:RED\n  ┊  for you only\n');
+  });
+});
+
+describe('the shell chat port remembers its cards, for press and reply', () => {
+  const card = (title: string, buttons: string[] = []) => ({
+    title,
+    buttons: buttons.map((label) => ({ action: `x.${label}`, value: '7', label })),
+  });
+
+  it('finds the cards about a reference that reached someone, newest first, as edited', async () => {
+    const { chat } = shell();
+    const bob = shellUser('bob');
+    const inbox = await chat.createChannel({ name: 'acme-inbox', private: false });
+    const first = await chat.sendDirect(bob, card('🆘 AR-2026-1 · request', ['Accept']));
+    await chat.post(inbox, card('🆘 AR-2026-1 · request', ['Accept']));
+    await chat.sendDirect(bob, card('🆘 AR-2026-10 · request', ['Accept']));
+    await chat.post(shellDirectOf('bob'), { title: '💬 reply · AR-2026-1' }, { thread: first });
+    // Bob has not been in the inbox: only his direct message reached him.
+    expect(chat.cardsAbout('AR-2026-1', bob).map((c) => c.ref)).toEqual([first]);
+    chat.enter(inbox, bob);
+    expect(chat.cardsAbout('ar-2026-1', bob).map((c) => c.ref)).toEqual([
+      'shell:#acme-inbox/1',
+      first,
+    ]);
+    await chat.update(first, card('🆘 AR-2026-1 · request (accepted)'));
+    expect(chat.cardsAbout('AR-2026-1', bob).at(-1)?.message.buttons).toEqual([]);
+    expect(chat.cardsAbout('AR-2026-1', shellUser('carol'))).toEqual([]);
+  });
+
+  it('lets people invited by the bot see its posts, and tells them apart from those who spoke', async () => {
+    const { chat, printed } = shell();
+    const channel = await chat.createChannel({ name: 'inc-2026-1-leak', private: true });
+    chat.enter(channel, shellUser('mallory'));
+    await chat.invite(channel, [shellUser('kadri'), shellUser('mallory')]);
+    expect(printed()).toContain('invited @kadri, @mallory');
+    await chat.post(channel, card('INC-2026-1 · Leak'));
+    expect(chat.cardsAbout('INC-2026-1', shellUser('kadri'))).toHaveLength(1);
+    expect(chat.incidentChannel('INC-2026-1')).toBe(channel);
+    expect(chat.incidentChannel('INC-2026-10')).toBeNull();
+    expect(chat.knows(channel)).toBe(true);
+    expect(chat.knows(shellChannelOf('typo'))).toBe(false);
+  });
+
+  it('gives what a person says a reference of its own, without printing it', () => {
+    const { chat, printed } = shell();
+    const before = chat.postCount;
+    expect(chat.say(shellChannelOf('ops'), shellUser('kadri'))).toBe('shell:#ops/1');
+    expect(chat.say(shellChannelOf('ops'), shellUser('kadri'))).toBe('shell:#ops/2');
+    expect(chat.postCount).toBe(before);
+    expect(printed()).toBe('');
   });
 });
