@@ -38,6 +38,9 @@ export async function runShell(options: ShellOptions): Promise<void> {
   };
   let prompting = false;
   if (interactive) {
+    // On a terminal readline takes Ctrl-C itself (the terminal is raw) and would only pause the
+    // input: it becomes the process's SIGINT, whose handler stops Concord within its deadline.
+    rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
     chat.printThrough(printAbovePrompt(rl, output, () => prompting));
     write('Concord shell: /concord help for commands, help for shell lines, exit to leave.');
     rl.setPrompt(session.prompt);
