@@ -14,6 +14,7 @@ import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { COMMAND_BURST, CommandRateGate } from '../src/redis/command-rate.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
+import { closeWithin } from '../src/redis/deadline.js';
 import { DISCORD_GATEWAY_CLAIM, Leadership } from '../src/redis/leadership.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, readConfig, runEntryPoint, StartupError } from './boot.js';
@@ -110,20 +111,30 @@ runEntryPoint(async () => {
   let platforms: Platforms | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  // Every step bounded, 9 s in all: a process told to stop stops, whatever is down; what was in
+  // flight is finished or left for the recovery every start runs.
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(resumeTimer);
-      await http.close();
-      await platforms?.close();
-      await jobs.close();
-      await redis.close();
-      await storage.close();
+      await closeWithin(
+        9_000,
+        [
+          { name: 'http', ms: 1_000, close: () => http.close() },
+          { name: 'platforms', ms: 2_000, close: () => platforms?.close() },
+          { name: 'jobs', ms: 3_500, close: () => jobs.close({ deadlineMs: 3_000 }) },
+          { name: 'redis', ms: 3_500, close: () => redis.close() },
+          { name: 'storage', ms: 1_500, close: () => storage.close() },
+        ],
+        logger,
+      );
     })();
     return stopping;
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void stop().then(() => process.exit());
+      // A second signal means now.
+      process.once(signal, () => process.exit(1));
     });
   }
 
@@ -149,6 +160,11 @@ runEntryPoint(async () => {
     }
   } else {
     core.chat.register(new ShellChat(process.stdout));
+    redis.onRestart(({ exit }) =>
+      process.stdout.write(
+        `Concord's private redis-server stopped (${exit}); restarted on its data, queued jobs kept\n`,
+      ),
+    );
   }
   // Listening only now, with every route mounted: a request arriving during start-up finds the
   // port closed (Slack retries) rather than a 404, and /healthz answering means ready.
