@@ -92,6 +92,17 @@ export class PrivateRedis {
     clearTimeout(timer);
   }
 
+  /**
+   * SIGKILL: nothing written on the way out (the AOF keeps what it synced, up to a second ago),
+   * every connection cut at once, the port closed until `start`.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Stopped and started again on the same port; keys kept (see the class comment). */
   async restart(options: { downMs?: number } = {}): Promise<void> {
     await this.stop();
