@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { withinMs } from './deadline.js';
+import { LOST, withinMs } from './deadline.js';
 
 /**
  * GCRA, as the delivery pacer (`src/jobs/pacer.ts`) runs it, but refusing instead of queueing:
@@ -65,6 +65,8 @@ export class CommandRateGate {
   async admit(user: string): Promise<number> {
     const run = (this.redis as unknown as AdmitCommand).concordAdmit;
     try {
+      // A reconnecting client would hold the command until its next attempt.
+      if (LOST.has(this.redis.status)) throw new Error(`not connected (${this.redis.status})`);
       const wait = Number(
         await withinMs(
           ADMIT_DEADLINE_MS,

@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { withinMs } from './deadline.js';
+import { LOST, withinMs } from './deadline.js';
 import {
   type PrivateRedis,
   type PrivateRedisRestart,
@@ -80,6 +80,8 @@ export async function connectRedis(
     client,
     kind: server ? 'private' : 'external',
     ping: async () => {
+      // A client reconnecting would hold the ping until its next attempt: down is down now.
+      if (LOST.has(client.status)) throw new Error(`not connected (${client.status})`);
       await withinMs(SHARED_COMMAND_TIMEOUT_MS, 'redis ping', client.ping());
     },
     onRestart: (listener) => server?.onRestart(listener),

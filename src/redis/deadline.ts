@@ -73,3 +73,9 @@ export async function closeWithin(
   }
   return forced;
 }
+
+/**
+ * ioredis states of a client that lost its connection and has not got it back: a command sent
+ * now waits for the next reconnection attempt (seconds), so a caller with a deadline fails now.
+ */
+export const LOST: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);

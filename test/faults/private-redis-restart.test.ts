@@ -77,9 +77,9 @@ describe('the private redis-server killed under a running shell', () => {
       await concord.ask(`/forum schedule ${title} at:${utc(startsAt)} remind:20s`, 'Scheduled'),
     ).toBeGreaterThan(-1);
     // The reminder's job and the start's, in Redis; then past the AOF's once-a-second sync.
-    expect(await until(async () => Object.keys(await scheduledJobs(socket)).length >= 2, 5_000)).toBe(
-      true,
-    );
+    expect(
+      await until(async () => Object.keys(await scheduledJobs(socket)).length >= 2, 5_000),
+    ).toBe(true);
     const before = await scheduledJobs(socket);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
 

@@ -49,7 +49,10 @@ export class PrivateRedis {
     return server;
   }
 
+  /** Starts the server, unless it runs already. */
   async start(): Promise<void> {
+    const running = this.child;
+    if (running && running.exitCode === null && running.signalCode === null) return;
     const child = spawn(
       this.binary,
       [
