@@ -212,7 +212,7 @@ export class Jobs {
       },
     );
     // After the workers: until their last post is marked sent, the claims are this process's.
-    await withinMs(left(), 'liveness', this.liveness.stop()).catch(ignore);
+    await this.liveness.stop(left());
     this.pacerRedis.disconnect();
   }
 }

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../../src/redis/connect.js';
 import { closeWithin } from '../../src/redis/deadline.js';
+import { Leadership } from '../../src/redis/leadership.js';
 import { PrivateRedis } from '../faults/support/private-redis.js';
 import { eventually, firings, recordFiring, sleep, testPrefix } from '../support/jobs.js';
 import { openTestStorage } from '../support/storage.js';
@@ -157,5 +158,20 @@ describe('Redis killed under Jobs', () => {
     expect(stop.value).toEqual(['stuck']);
     expect(done).toEqual(['forced', 'redis']);
     expect(stop.ms).toBeLessThan(2_500);
+  });
+
+  it('Leadership.stop ends within its deadline when Redis is gone and the work will not stop', async () => {
+    const handle = await connectRedis(
+      { REDIS_URL: redis.url, CONCORD_DATA_DIR: '.unused' },
+      logger,
+    );
+    cleanups.push(() => handle.close());
+    const leadership = new Leadership(handle.client, `${testPrefix()}:leader`, logger);
+    await leadership.start({ lead: async () => {}, follow: () => new Promise(() => {}) });
+    expect(leadership.leading).toBe(true);
+    await redis.kill();
+    const stopped = await timed(leadership.stop({ deadlineMs: 1_000 }));
+    expect(stopped.ms).toBeLessThan(1_500);
+    expect(leadership.leading).toBe(false);
   });
 });
