@@ -132,11 +132,14 @@ export class Jobs {
 
   /**
    * Reconciles now and every `reconcileEveryMs` (a minute by default) until `close`; in between,
-   * takes back the claims of dead processes every `RECLAIM_DEAD_EVERY_MS`.
+   * takes back the claims of dead processes every `RECLAIM_DEAD_EVERY_MS`. A first pass that
+   * fails is logged, not thrown.
    */
   async start(): Promise<void> {
-    await this.reconcile();
+    // A database or Redis lost in the middle of start-up fails this pass only: the process
+    // runs on, and the next pass (on the minute, or when Redis answers again) does the work.
     this.started = true;
+    await this.reconcileOnce();
     this.timer = setInterval(() => this.reconcileSoon(), this.options.reconcileEveryMs ?? 60_000);
     this.timer.unref();
     this.reclaimTimer = setInterval(() => {
@@ -161,21 +164,27 @@ export class Jobs {
    * committed while it ran are not left for the next minute.
    */
   private reconcileSoon(): void {
+    void this.reconcileOnce();
+  }
+
+  private async reconcileOnce(): Promise<void> {
     if (this.closed) return;
     if (this.reconciling) {
       this.reconcileAgain = true;
       return;
     }
     this.reconciling = true;
-    withinMs(RECONCILE_DEADLINE_MS, 'reconcile', this.reconcile())
-      .catch(this.failed('reconcile failed'))
-      .finally(() => {
-        this.reconciling = false;
-        if (this.reconcileAgain) {
-          this.reconcileAgain = false;
-          this.reconcileSoon();
-        }
-      });
+    try {
+      await withinMs(RECONCILE_DEADLINE_MS, 'reconcile', this.reconcile()).catch(
+        this.failed('reconcile failed'),
+      );
+    } finally {
+      this.reconciling = false;
+      if (this.reconcileAgain) {
+        this.reconcileAgain = false;
+        this.reconcileSoon();
+      }
+    }
   }
 
   private failed(what: string) {

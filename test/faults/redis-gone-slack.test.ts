@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settle, tally } from './support/ledger.js';
+import { until } from './support/ports.js';
 import { scheduleCommand, sessionExpectations, token } from './support/workloads.js';
 import { FaultWorld } from './support/world.js';
 
@@ -18,6 +19,19 @@ afterAll(async () => {
   await world?.close();
 });
 
+/**
+ * Until Concord has finished starting: /healthz answers once the routes are up, and the last
+ * steps of start-up (the first reconciler pass among them) come just after.
+ */
+const untilRunning = (w: FaultWorld) =>
+  until(
+    () =>
+      readFileSync(w.concord.logFile, 'utf8').split('concord running on chat platforms').length -
+        1 ===
+      w.concord.starts,
+    30_000,
+  );
+
 async function timedGet(url: string): Promise<{ ms: number; status: number }> {
   const started = Date.now();
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
@@ -32,6 +46,7 @@ describe('Redis killed under a Slack-connected Concord', () => {
     if (!forum) throw new Error('the world has no forum channel');
     const title = token('slackgone');
     const remind = [10] as const;
+    expect(await untilRunning(w)).toBe(true);
 
     await w.redis.kill();
     const sent = await w.command(scheduleCommand(w, title, 20, remind), forum);
@@ -88,12 +103,51 @@ describe('Redis killed under a Slack-connected Concord', () => {
     // 10 s after the command) and the start (20 s) came within seconds of their time.
     expect(settled.settledMs).not.toBeNull();
     expect(Date.now() - scheduledAt).toBeLessThan(45_000);
-    expect(readFileSync(w.concord.logFile, 'utf8')).toContain('Redis answers again; reconciling');
 
     await w.redis.kill();
     const stopMs = await w.concord.stop();
     console.log(`redis gone, slack: SIGTERM to exit ${stopMs} ms`);
     expect(stopMs).toBeLessThan(10_000);
     expect(w.concord.unexpectedExits).toEqual([]);
+    // Read once the process is gone: its log is written asynchronously.
+    expect(readFileSync(w.concord.logFile, 'utf8')).toContain('Redis answers again; reconciling');
+  });
+
+  it('with Postgres gone: answers within 3 s that nothing was changed, 503s within 1 s, and stops on SIGTERM within 10 s', async () => {
+    const w = world as FaultWorld;
+    await w.redis.start();
+    if (!w.concord.running) await w.concord.start();
+    expect(await untilRunning(w)).toBe(true);
+    await w.pg.stop({ mode: 'immediate' });
+    try {
+      const sent = await w.command('/concord whoami');
+      const sentAt = Date.now();
+      let answeredMs = -1;
+      while (Date.now() - sentAt < 10_000) {
+        if (w.answersTo(sent.triggerId).length > 0) {
+          answeredMs = Date.now() - sentAt;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const answer = String(w.answersTo(sent.triggerId)[0]?.body.text ?? '');
+      const health = await timedGet(`http://127.0.0.1:${w.concord.port}/healthz`);
+      const metrics = await timedGet(`http://127.0.0.1:${w.concord.port}/metrics`);
+      const stopMs = await w.concord.stop();
+      console.log(
+        `postgres gone, slack: answered in ${answeredMs} ms (${answer.slice(0, 60)}), /healthz ${health.ms} ms (${health.status}), /metrics ${metrics.ms} ms, SIGTERM ${stopMs} ms`,
+      );
+      expect(answeredMs).toBeGreaterThan(-1);
+      expect(answeredMs).toBeLessThan(3_000);
+      expect(answer).toContain('cannot reach its database');
+      expect(health.status).toBe(503);
+      expect(health.ms).toBeLessThan(1_000);
+      expect(metrics.status).toBe(200);
+      expect(metrics.ms).toBeLessThan(1_000);
+      expect(stopMs).toBeLessThan(10_000);
+      expect(w.concord.unexpectedExits).toEqual([]);
+    } finally {
+      await w.pg.start();
+    }
   });
 });
