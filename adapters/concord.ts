@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../src/log.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { COMMAND_BURST, CommandRateGate } from '../src/redis/command-rate.js';
 import { connectRedis, type RedisHandle } from '../src/redis/connect.js';
+import { closeWithin } from '../src/redis/deadline.js';
 import { discordGatewayClaim, Leadership } from '../src/redis/leadership.js';
 import { RedisUnavailableError } from '../src/redis/private-server.js';
 import { openConfiguredStorage, StartupError } from './boot.js';
@@ -25,6 +26,9 @@ import { holdDataDirectory } from './data-directory.js';
 import { directMessagesOn, type Platforms, startPlatforms } from './platforms.js';
 import { ShellChat } from './shell/chat.js';
 import { SHELL_OPERATOR } from './shell/session.js';
+
+/** How long `stop` may take in all, whatever is down (SIGTERM must end the process in 10 s). */
+export const STOP_WITHIN_MS = 9_000;
 
 /** What a caller may supply instead of what the configuration opens (tests, benches). */
 export interface ConcordOptions {
@@ -184,15 +188,25 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
   let platforms: Platforms | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  // Every step bounded, 9 s in all: a process told to stop stops, whatever is down; what was in
+  // flight is finished or left for the recovery every start runs.
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(resumeTimer);
-      await http.close();
-      await platforms?.close();
-      await started.close();
-      await redis.close();
-      if (!options.storage) await storage.close();
-      await hold?.release();
+      await closeWithin(
+        STOP_WITHIN_MS,
+        [
+          { name: 'http', ms: 1_000, close: () => http.close() },
+          { name: 'platforms', ms: 2_000, close: () => platforms?.close() },
+          { name: 'jobs', ms: 3_500, close: () => started.close({ deadlineMs: 3_000 }) },
+          { name: 'redis', ms: 3_500, close: () => redis.close() },
+          ...(options.storage
+            ? []
+            : [{ name: 'storage', ms: 1_500, close: () => storage.close() }]),
+          { name: 'data directory', ms: 500, close: () => hold?.release() },
+        ],
+        logger,
+      );
     })();
     return stopping;
   };
@@ -220,7 +234,13 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
       );
     }
   } else {
-    core.chat.register(new ShellChat(options.shellOutput ?? process.stdout));
+    const out = options.shellOutput ?? process.stdout;
+    core.chat.register(new ShellChat(out));
+    redis.onRestart(({ exit }) =>
+      out.write(
+        `Concord's private redis-server stopped (${exit}); restarted on its data, queued jobs kept\n`,
+      ),
+    );
   }
 
   const resume = () =>

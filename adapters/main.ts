@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { readConfig, runEntryPoint } from './boot.js';
-import { createConcord } from './concord.js';
+import { createConcord, STOP_WITHIN_MS } from './concord.js';
 import { runShell } from './shell/run.js';
 
-// However stuck a dependency leaves it, the process ends this long after it was asked to.
-const STOP_DEADLINE_MS = 9_000;
+// Past `stop`'s own bound (every step of it has a deadline), the process ends regardless.
+const BACKSTOP_MS = STOP_WITHIN_MS + 500;
 
 /**
  * The process: Concord assembled (`concord.ts`), listening, then either serving the chat
@@ -16,15 +16,17 @@ runEntryPoint(async () => {
   const stop = async () => {
     // Every stop step is bounded; this is the backstop should one of them not be.
     const backstop = setTimeout(() => {
-      concord.logger.warn({ afterMs: STOP_DEADLINE_MS }, 'stop took too long; exiting');
+      concord.logger.warn({ afterMs: BACKSTOP_MS }, 'stop took too long; exiting');
       process.exit(process.exitCode ?? 1);
-    }, STOP_DEADLINE_MS);
+    }, BACKSTOP_MS);
     backstop.unref();
     await concord.stop();
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void stop().then(() => process.exit());
+      // A second signal means now.
+      process.once(signal, () => process.exit(1));
     });
   }
   const port = await concord.start();

@@ -1,12 +1,21 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withinMs } from './redis/deadline.js';
 
 /** Job counts of some queues, for `concord_queue_depth`. */
 export type DepthSource = () => Promise<{ queue: string; state: string; count: number }[]>;
+
+/**
+ * How long a scrape waits for a source's queue depths. BullMQ's connections wait for Redis
+ * forever; a scrape must answer within a second whatever is down (`concord_dependency_up` says
+ * what is), so a depth not read by then is left out of that scrape.
+ */
+export const DEPTH_DEADLINE_MS = 500;
 
 /** Concord's Prometheus metrics, on a registry of its own so tests can make several. */
 export function createMetrics() {
   const registry = new Registry();
   const depthSources: DepthSource[] = [];
+  const dependencyChecks: (() => Promise<unknown>)[] = [];
   collectDefaultMetrics({ register: registry, prefix: 'concord_' });
   return {
     registry,
@@ -54,16 +63,14 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
       async collect() {
-        this.reset();
-        for (const source of depthSources) {
-          try {
-            for (const { queue, state, count } of await source()) {
-              this.set({ queue, state }, count);
-            }
-          } catch {
+        const read = await Promise.all(
+          depthSources.map((source) =>
             // Redis is out of reach: concord_dependency_up says so; no depth is better than a stale one.
-          }
-        }
+            withinMs(DEPTH_DEADLINE_MS, 'queue depth', source()).catch(() => []),
+          ),
+        );
+        this.reset();
+        for (const { queue, state, count } of read.flat()) this.set({ queue, state }, count);
       },
     }),
     /** Registers where `concord_queue_depth` reads from (the Jobs of this process). */
@@ -75,7 +82,16 @@ export function createMetrics() {
       help: '1 when the dependency answered the last health check',
       labelNames: ['dependency'] as const,
       registers: [registry],
+      // Checked at each scrape, side by side with the queue depths, so the two waits (each
+      // bounded) do not add up.
+      async collect() {
+        await Promise.all(dependencyChecks.map((check) => check().catch(() => {})));
+      },
     }),
+    /** Registers a health check that sets `concord_dependency_up` at each scrape. */
+    checkDependenciesWith(check: () => Promise<unknown>): void {
+      dependencyChecks.push(check);
+    },
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -9,6 +9,7 @@ import type { ItemRef } from '../jobs/items.js';
 import type { ProvisionOutcome } from '../jobs/provision-incidents.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { withinMs } from '../redis/deadline.js';
 import type { CommandInput } from './input.js';
 import { parseCommand } from './parse.js';
 import type { CommandRegistry, Permission } from './spec.js';
@@ -99,8 +100,24 @@ export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
 }
 
 /**
- * Hands what a committed change wrote (scheduled items, outbox rows) to its queue. A failure is
- * logged and goes no further: the change stands, and the reconciler queues the rows it finds.
+ * How long a committed command waits for its jobs to be queued. Redis answers in a millisecond;
+ * with Redis gone, ioredis and BullMQ would hold the command forever (an offline queue,
+ * `maxRetriesPerRequest: null`), and every command after it in the shell.
+ */
+export const AFTER_COMMIT_DEADLINE_MS = 500;
+
+/**
+ * Hands what a committed change wrote (scheduled items, outbox rows) to its queue. A failure, or
+ * no answer within `AFTER_COMMIT_DEADLINE_MS`, is logged and goes no further: the change stands,
+ * and the reconciler queues the rows it finds (Jobs runs it again as soon as Redis answers, not
+ * only on its minute).
+ *
+ * Decided: with Redis gone a command commits and is answered, rather than refused with "try
+ * again". Postgres is the source of truth for everything scheduled and every delivery, so the
+ * rows are safe; what Redis lacks is only the job, and every job id is deterministic (the item's
+ * id and generation, the delivery's id), so the reconciler's job, the abandoned add when ioredis
+ * finally sends it, and a job a retried command queues are one job. A retried command is itself
+ * no double: its key (`claimDelivery`) or the domain's own rules refuse it.
  */
 export function afterCommit<T>(
   queue: ((items: readonly T[]) => Promise<void>) | undefined,
@@ -109,9 +126,13 @@ export function afterCommit<T>(
 ): (items: readonly T[]) => Promise<void> {
   return async (items) => {
     if (!queue || items.length === 0) return;
-    await queue(items).catch((err: unknown) =>
+    await withinMs(
+      AFTER_COMMIT_DEADLINE_MS,
+      what,
+      Promise.resolve().then(() => queue(items)),
+    ).catch((err: unknown) =>
       logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
+        { err: err instanceof Error ? err.message : String(err), items: items.length },
         `${what} after commit failed; the reconciler queues them`,
       ),
     );

@@ -12,7 +12,12 @@ export interface HealthReport {
   checks: Record<string, { status: 'ok' | 'down'; ms: number; error?: string }>;
 }
 
-const TIMEOUT_MS = 2_000;
+/**
+ * How long a dependency may take to answer its ping. `/healthz` and `/metrics` answer within a
+ * second whatever is down: a prober (a load balancer, Kubernetes) gives up soon after, and a
+ * ping unanswered this long is a dependency in trouble.
+ */
+export const PING_TIMEOUT_MS = 700;
 
 export async function checkHealth(
   dependencies: readonly Dependency[],
@@ -27,8 +32,8 @@ export async function checkHealth(
           dep.ping(),
           new Promise((_, reject) => {
             timer = setTimeout(
-              () => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)),
-              TIMEOUT_MS,
+              () => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)),
+              PING_TIMEOUT_MS,
             );
           }),
         ]);
@@ -63,9 +68,10 @@ export function mountOperationalRoutes(
     const report = await checkHealth(dependencies, metrics);
     sendJson(res, report.status === 'ok' ? 200 : 503, report);
   });
+  metrics.checkDependenciesWith(() => checkHealth(dependencies, metrics));
   http.route('GET', '/metrics', async (_req, res) => {
-    await checkHealth(dependencies, metrics);
+    const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(await metrics.registry.metrics());
+    res.end(text);
   });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { withinMs } from '../redis/deadline.js';
 
 /**
  * This process, as `deliveries.claimed_by` names it: `host:pid:random`. The random part tells a
@@ -97,10 +98,18 @@ export class Liveness {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops renewing and deletes the key, waiting at most `deadlineMs` for Redis: a key not
+   * deleted expires by itself within `LIVENESS_TTL_MS`.
+   */
+  async stop(deadlineMs = 1_000): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.redis.del(aliveKey(this.prefix, this.claimant)).catch(() => {});
+    await withinMs(
+      deadlineMs,
+      'deleting the liveness key',
+      this.redis.del(aliveKey(this.prefix, this.claimant)),
+    ).catch(() => {});
   }
 }
 

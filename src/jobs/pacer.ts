@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { PaceRate } from '../chat/port.js';
+import { LOST } from '../redis/deadline.js';
 
 /** One platform limit; the chat port's `PaceRate` (see `src/chat/port.ts`). */
 export type Rate = PaceRate;
@@ -71,6 +72,10 @@ export class Pacer {
         throw new Error(`invalid rate for ${rate.key}: ${rate.intervalMs} ms, burst ${rate.burst}`);
       }
     }
+    // A client that lost Redis would hold the send until its command timeout; the caller sends
+    // unpaced instead (see `waitTurn`).
+    if (LOST.has(this.redis.status))
+      throw new Error(`pacer: Redis not connected (${this.redis.status})`);
     const keys = rates.map((r) => `${this.prefix}:pace:${r.key}`);
     const args = rates.flatMap((r) => [String(r.intervalMs), String(r.burst)]);
     const run = (this.redis as unknown as PaceCommand).concordPace;

@@ -9,6 +9,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { deliveries } from '../db/schema/deliveries.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { withinMs } from '../redis/deadline.js';
 import {
   type DeliveryQueue,
   type DeliveryRow,
@@ -17,6 +18,9 @@ import {
 } from './deliveries.js';
 import { PROCESS_CLAIMANT } from './liveness.js';
 import type { Pacer } from './pacer.js';
+
+/** How long a failed inline post waits for its job to be queued (see `postNow`). */
+const INLINE_REQUEUE_DEADLINE_MS = 500;
 
 /** Thrown while a relayed parent is still on its way: the delivery is retried, not dropped. */
 export class CounterpartPendingError extends Error {
@@ -391,7 +395,13 @@ export async function postNow(
                 : 'inline delivery failed; the queue retries it',
           );
           const delayMs = later ? err.waitMs : limited ? (err.retryAfterMs ?? 0) : 0;
-          await deps.queue.enqueue([{ id: row.id, target: row.target }], delayMs).catch(() => {});
+          // Bounded: with Redis gone the row stays pending in Postgres, and the reconciler queues
+          // it once Redis answers; the caller (a reminder's worker, a relay) must not wait for that.
+          await withinMs(
+            INLINE_REQUEUE_DEADLINE_MS,
+            'queueing an inline delivery',
+            deps.queue.enqueue([{ id: row.id, target: row.target }], delayMs),
+          ).catch(() => {});
         });
       }
     }),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { LOST, withinMs } from './deadline.js';
 
 /**
  * GCRA, as the delivery pacer (`src/jobs/pacer.ts`) runs it, but refusing instead of queueing:
@@ -28,6 +29,9 @@ return 0
  */
 export const COMMAND_BURST = 10;
 
+/** Redis answers the gate in a millisecond; past this it is taken to be out of reach. */
+export const ADMIT_DEADLINE_MS = 250;
+
 export interface CommandRate {
   /** Commands a minute each person may send, sustained. */
   perMinute: number;
@@ -40,7 +44,8 @@ export interface CommandRate {
  * behind the same endpoints counts them together. `admit(user)` is 0 when the command may run,
  * otherwise the ms until one would be let through. With Redis out of reach the command is let
  * through (and the fault logged once): a person's command matters more than the limit, and
- * the platforms' own limits still hold.
+ * the platforms' own limits still hold. "Out of reach" includes no answer within
+ * `ADMIT_DEADLINE_MS`: a reconnecting client would otherwise hold the command for seconds.
  */
 export class CommandRateGate {
   private failing = false;
@@ -60,12 +65,18 @@ export class CommandRateGate {
   async admit(user: string): Promise<number> {
     const run = (this.redis as unknown as AdmitCommand).concordAdmit;
     try {
+      // A reconnecting client would hold the command until its next attempt.
+      if (LOST.has(this.redis.status)) throw new Error(`not connected (${this.redis.status})`);
       const wait = Number(
-        await run.call(
-          this.redis,
-          `${this.prefix}:command-rate:${user}`,
-          String(60_000 / this.rate.perMinute),
-          String(this.rate.burst),
+        await withinMs(
+          ADMIT_DEADLINE_MS,
+          'command rate limit',
+          run.call(
+            this.redis,
+            `${this.prefix}:command-rate:${user}`,
+            String(60_000 / this.rate.perMinute),
+            String(this.rate.burst),
+          ),
         ),
       );
       if (this.failing) this.logger.info('command rate limit counted again');

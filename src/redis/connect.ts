@@ -1,7 +1,12 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { type PrivateRedis, startPrivateRedis } from './private-server.js';
+import { LOST, withinMs } from './deadline.js';
+import {
+  type PrivateRedis,
+  type PrivateRedisRestart,
+  startPrivateRedis,
+} from './private-server.js';
 
 export interface RedisHandle {
   /** How to reach Redis; BullMQ queues and workers open their own connections from this. */
@@ -11,8 +16,20 @@ export interface RedisHandle {
   /** `external` when REDIS_URL was given, `private` when Concord runs its own server. */
   kind: 'external' | 'private';
   ping(): Promise<void>;
+  /**
+   * Calls `listener` each time the private redis-server died and was started again (never, for
+   * an external Redis): the shell says so on the terminal.
+   */
+  onRestart(listener: (restart: PrivateRedisRestart) => void): void;
+  /** Disconnects and stops the private server; bounded (`PrivateRedis.stop` kills after 3 s). */
   close(): Promise<void>;
 }
+
+/**
+ * The shared client's commands (health pings, the command rate gate, leadership claims) fail
+ * after this rather than wait for a Redis that is gone.
+ */
+export const SHARED_COMMAND_TIMEOUT_MS = 1_000;
 
 /** BullMQ workers need `maxRetriesPerRequest: null`: a blocked worker must wait, not fail. */
 export const BULLMQ_CONNECTION: RedisOptions = {
@@ -48,16 +65,26 @@ export async function connectRedis(
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 3_000,
+    commandTimeout: SHARED_COMMAND_TIMEOUT_MS,
   });
   client.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    await server?.stop();
+    throw err;
+  }
   return {
     options,
     client,
     kind: server ? 'private' : 'external',
     ping: async () => {
-      await client.ping();
+      // A client reconnecting would hold the ping until its next attempt: down is down now.
+      if (LOST.has(client.status)) throw new Error(`not connected (${client.status})`);
+      await withinMs(SHARED_COMMAND_TIMEOUT_MS, 'redis ping', client.ping());
     },
+    onRestart: (listener) => server?.onRestart(listener),
     close: async () => {
       client.disconnect();
       await server?.stop();

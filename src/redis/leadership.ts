@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { PROCESS_CLAIMANT } from '../jobs/liveness.js';
 import type { Logger } from '../log.js';
+import { withinMs } from './deadline.js';
 
 /** How long a holder's claim outlives its last renewal, and how often every process tries. */
 export const LEADERSHIP_TTL_MS = 15_000;
@@ -25,6 +26,9 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/** `Leadership.stop` by default: the work's stop, then giving the claim up. */
+export const LEADERSHIP_STOP_DEADLINE_MS = 3_000;
 
 /** The claim on the Discord gateway session among the processes sharing a key prefix. */
 export const discordGatewayClaim = (prefix: string) => `${prefix}:leader:discord-gateway`;
@@ -102,18 +106,31 @@ export class Leadership {
     await this.transitions;
   }
 
-  /** Stops trying, stops the work if it runs here, and gives the claim up for another to take. */
-  async stop(): Promise<void> {
+  /**
+   * Stops trying, stops the work if it runs here, and gives the claim up for another to take;
+   * within `deadlineMs` whatever is down: work that does not stop in time is left (the process
+   * is on its way out), and a claim not given up expires on its own within `ttlMs`.
+   */
+  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    const end = Date.now() + (options.deadlineMs ?? LEADERSHIP_STOP_DEADLINE_MS);
     clearInterval(this.timer);
     this.timer = undefined;
     const held = this.holding;
     this.holding = false;
     this.transition(() => this.stepDown('stopping'));
-    await this.transitions;
+    await withinMs(Math.max(0, end - Date.now()), 'stepping down', this.transitions).catch(
+      (err: unknown) =>
+        this.logger.warn(
+          { key: this.key, err: err instanceof Error ? err.message : String(err) },
+          'stepping down did not finish in time',
+        ),
+    );
     if (held)
-      await this.commands()
-        .concordRelease(this.key, this.claimant)
-        .catch(() => {});
+      await withinMs(
+        Math.max(0, end - Date.now()),
+        'giving the claim up',
+        this.commands().concordRelease(this.key, this.claimant),
+      ).catch(() => {});
   }
 
   /** Renews or takes the claim, and starts or stops the work to match. */

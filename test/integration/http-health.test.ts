@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountOperationalRoutes } from '../../src/http/health.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { connectRedis, type RedisHandle } from '../../src/redis/connect.js';
+import { PrivateRedis } from '../faults/support/private-redis.js';
 import { makeTestCore, type TestCore } from '../support/core.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 
@@ -53,10 +51,11 @@ describe('/healthz', () => {
   });
 
   it('answers 503 naming the dependency that is down', async () => {
-    // A Redis of its own that really goes away: its server is shut down under the client.
-    const dir = mkdtempSync(join(tmpdir(), 'concord-health-'));
-    outage = await connectRedis({ CONCORD_DATA_DIR: dir, REDIS_URL: undefined }, logger);
-    await outage.client.call('SHUTDOWN', 'NOSAVE').catch(() => {});
+    // A Redis of its own that really goes away: its server is killed under the client. (Not
+    // Concord's private one: that one is started again at once.)
+    const server = await PrivateRedis.create();
+    outage = await connectRedis({ CONCORD_DATA_DIR: '.unused', REDIS_URL: server.url }, logger);
+    await server.kill();
     try {
       const res = await fetch(`${base}/healthz`);
       expect(res.status).toBe(503);
@@ -70,7 +69,7 @@ describe('/healthz', () => {
     } finally {
       await outage.close();
       outage = undefined;
-      rmSync(dir, { recursive: true, force: true });
+      await server.destroy();
     }
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });

@@ -49,7 +49,10 @@ export class PrivateRedis {
     return server;
   }
 
+  /** Starts the server, unless it runs already. */
   async start(): Promise<void> {
+    const running = this.child;
+    if (running && running.exitCode === null && running.signalCode === null) return;
     const child = spawn(
       this.binary,
       [
@@ -90,6 +93,17 @@ export class PrivateRedis {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * SIGKILL: nothing written on the way out (the AOF keeps what it synced, up to a second ago),
+   * every connection cut at once, the port closed until `start`.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
   }
 
   /** Stopped and started again on the same port; keys kept (see the class comment). */
