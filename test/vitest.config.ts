@@ -39,6 +39,17 @@ export default defineConfig({
           globalSetup: ['test/support/postgres-setup.ts'],
         },
       },
+      {
+        extends: true,
+        test: {
+          // The same adapter suites on the embedded default storage, which has one connection:
+          // a query that waits on its own transaction shows here and nowhere else. (The fakes'
+          // own tests use no database.)
+          name: 'adapters-pglite',
+          include: ['test/adapters/**/*.test.ts'],
+          env: { CONCORD_TEST_DB: 'pglite' },
+        },
+      },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
       {
         extends: true,
