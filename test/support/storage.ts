@@ -3,18 +3,26 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openStorage, type Storage } from '../../src/db/client.js';
 import { databaseUrl, TEST_POSTGRES_URL } from './env.js';
+import { openPgliteImage } from './pglite-image.js';
 
 export type TestDatabase = 'postgres' | 'pglite';
 
+/** PGlite in the PGlite projects, and everywhere when the run has no Postgres (TEST_POSTGRES=none). */
 export const testDatabaseKind = (): TestDatabase =>
-  process.env.CONCORD_TEST_DB === 'pglite' ? 'pglite' : 'postgres';
+  process.env.CONCORD_TEST_DB === 'pglite' || process.env.TEST_POSTGRES === 'none'
+    ? 'pglite'
+    : 'postgres';
 
 /**
  * A migrated database of the test file's own: a clone of the run's template on the real
- * Postgres, or an in-memory PGlite. `close` drops it.
+ * Postgres, or an in-memory PGlite loaded from the run's migrated image (a fresh one migrated
+ * here in a project without test/support/postgres-setup.ts). `close` drops it.
  */
 export async function openTestStorage(): Promise<Storage & { url?: string }> {
-  if (testDatabaseKind() === 'pglite') return openStorage({ pgliteDir: null });
+  if (testDatabaseKind() === 'pglite') {
+    const image = inject('pgliteImage');
+    return image ? openPgliteImage(image) : openStorage({ pgliteDir: null });
+  }
   const template = inject('pgTemplate');
   const name = `${template}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
