@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -201,7 +202,8 @@ export function findPostgresBin(): string | undefined {
   const fromEnv = process.env.PG_BIN;
   if (fromEnv) return fromEnv;
   const onPath = findOnPath('initdb');
-  if (onPath) return dirname(onPath);
+  // Debian's /usr/bin or a /usr/local/bin may hold symlinks: pg_ctl is beside the real initdb.
+  if (onPath) return dirname(realpathSync(onPath));
   const versions = existsSync(DEBIAN_ROOT)
     ? readdirSync(DEBIAN_ROOT)
         .filter((v) => existsSync(join(DEBIAN_ROOT, v, 'bin', 'initdb')))

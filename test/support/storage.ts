@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { inject, it } from 'vitest';
 import { openStorage, type Storage } from '../../src/db/client.js';
 import { databaseUrl, TEST_POSTGRES_URL } from './env.js';
 import { openPgliteImage } from './pglite-image.js';
@@ -43,3 +43,14 @@ export async function openTestStorage(): Promise<Storage & { url?: string }> {
     },
   };
 }
+
+/**
+ * `it` for a test that needs a Postgres server itself (a child process or a second client on the
+ * same database, the server's statement log, postgres.js's pipeline, a server that goes away).
+ * In a run without one (TEST_POSTGRES=none: nothing answered and no initdb) it is skipped, with
+ * the reason in its name and in the run's `N skipped`.
+ */
+export const itWithPostgresServer = (name: string, fn: () => Promise<void>, timeout?: number) =>
+  process.env.TEST_POSTGRES === 'none'
+    ? it.skip(`${name} [skipped: this run has no Postgres server]`, fn, timeout)
+    : it(name, fn, timeout);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { openStorage } from '../../src/db/client.js';
@@ -136,7 +138,12 @@ async function choosePostgres(
     throw new Error(
       `a Postgres answers at TEST_DATABASE_URL (${withoutPassword(configured)}) but refuses the tests: ${problem}`,
     );
-  if (!findPostgresBin()) {
+  const bin = findPostgresBin();
+  if (bin && !existsSync(join(bin, 'initdb')))
+    throw new Error(
+      `PG_BIN (${bin}) has no initdb: point it at Postgres's bin directory or unset it`,
+    );
+  if (!bin) {
     say(
       `postgres: none: PGlite (nothing answers at ${withoutPassword(configured)}, no initdb on PATH or in /usr/lib/postgresql)`,
     );
