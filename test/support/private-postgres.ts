@@ -162,6 +162,23 @@ export class PrivatePostgres {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * For a process `exit` handler, where nothing asynchronous runs any more: the server stopped
+   * at once and its directory removed, so an interrupted run leaves no postmaster behind.
+   */
+  destroySync(): void {
+    if (existsSync(join(this.dataDir, 'postmaster.pid'))) {
+      try {
+        execFileSync(join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', 'stop'], {
+          cwd: this.dir,
+          stdio: 'ignore',
+          ...(this.owner ?? {}),
+        });
+      } catch {}
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   private run(tool: string, args: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(join(this.bin, tool), args, {

@@ -129,6 +129,12 @@ export class PrivateRedis {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** For a process `exit` handler: SIGKILL and the directory removed, nothing awaited. */
+  destroySync(): void {
+    this.child?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   private async ping(): Promise<boolean> {
     return this.withClient((c) => c.ping()).then(
       (r) => r === 'PONG',

@@ -94,7 +94,7 @@ async function findOrStart(stops: (() => Promise<void>)[]): Promise<TestServices
   const [pgTemplate, pgliteImage] = await Promise.all([
     pg.url ? migrateTemplate(pg.url, stops) : '',
     makePgliteImage().then((image) => {
-      stops.push(async () => image.remove());
+      stops.push(stopOnExit({ destroy: async () => image.remove(), destroySync: image.remove }));
       return image.file;
     }),
   ]);
@@ -154,7 +154,7 @@ async function choosePostgres(
     concordDatabase: false,
     maxConnections: 200,
   });
-  stops.push(() => server.destroy());
+  stops.push(stopOnExit(server));
   say(
     `postgres: private at port ${server.port} (nothing answers at ${withoutPassword(configured)}; ${server.dir}, deleted after the run)`,
   );
@@ -208,7 +208,7 @@ async function chooseRedis(stops: (() => Promise<void>)[]): Promise<string> {
       `no Redis answers at TEST_REDIS_URL (${withoutPassword(configured)}) and a private one could not start: ${error.message.split('\n')[0]}`,
     );
   });
-  stops.push(() => server.destroy());
+  stops.push(stopOnExit(server));
   say(`redis: private at port ${server.port} (nothing answers at ${withoutPassword(configured)})`);
   return server.url;
 }
@@ -233,6 +233,22 @@ async function redisAnswer(url: string): Promise<boolean | string> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * The orderly stop for the last teardown, and until then an `exit` handler that kills the server
+ * if the run ends without its teardown (Ctrl-C, a crash of Vitest).
+ */
+function stopOnExit(server: {
+  destroy(): Promise<void>;
+  destroySync(): void;
+}): () => Promise<void> {
+  const onExit = () => server.destroySync();
+  process.once('exit', onExit);
+  return async () => {
+    process.off('exit', onExit);
+    await server.destroy();
+  };
 }
 
 function withoutPassword(url: string): string {
