@@ -125,7 +125,7 @@ async function choosePostgres(
   stops: (() => Promise<void>)[],
 ): Promise<{ choice: PostgresChoice; url: string | undefined }> {
   if (process.env.TEST_POSTGRES === 'none') {
-    say('postgres: none: PGlite (TEST_POSTGRES=none)');
+    say(`postgres: none: PGlite (TEST_POSTGRES=none)${pgliteWorkers()}`);
     return { choice: 'none', url: undefined };
   }
   const configured = process.env.TEST_DATABASE_URL ?? DEFAULT_POSTGRES_URL;
@@ -145,7 +145,7 @@ async function choosePostgres(
     );
   if (!bin) {
     say(
-      `postgres: none: PGlite (nothing answers at ${withoutPassword(configured)}, no initdb on PATH or in /usr/lib/postgresql)`,
+      `postgres: none: PGlite (nothing answers at ${withoutPassword(configured)}, no initdb on PATH or in /usr/lib/postgresql)${pgliteWorkers()}`,
     );
     return { choice: 'none', url: undefined };
   }
@@ -250,6 +250,9 @@ function stopOnExit(server: {
     await server.destroy();
   };
 }
+
+// postgres-setup.ts makes it so (why is there).
+const pgliteWorkers = () => (process.env.TEST_WORKERS ? '' : '; two test files at a time');
 
 function withoutPassword(url: string): string {
   try {
