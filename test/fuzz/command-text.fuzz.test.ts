@@ -92,7 +92,7 @@ describe('command text under fuzz, through the core', () => {
       discord: { [MEMBER_HANDLE]: MEMBER_DISCORD },
     });
     world = { ...seeded, mentions: [`<@${MEMBER_SLACK}>`, `<@${MEMBER_DISCORD}>`] };
-    watch = await WriteWatch.open(storage.url as string, prefix);
+    watch = await WriteWatch.open(storage, prefix);
     chat.calls.length = 0;
   }, 120_000);
 

@@ -106,7 +106,7 @@ describe('POST /discord/interactions under fuzz', () => {
       channels: [fake.channel('general').id],
       outsiders: [fake.user('alice').id, fake.user('bob').id],
     };
-    watch = await WriteWatch.open(stack.storage.url as string, stack.prefix);
+    watch = await WriteWatch.open(stack.storage, stack.prefix);
     client = new HttpClient(stack.base);
   }, 120_000);
 

@@ -177,7 +177,7 @@ describe('/healthz, /metrics and every other path and method under fuzz', () => 
     const publicKey = key.export({ type: 'spki', format: 'der' }).subarray(12).toString('hex');
     stack = await startStack({ slack: true, discord: { publicKey } });
     await seedWorld(stack.core, stack.storage.db);
-    watch = await WriteWatch.open(stack.storage.url as string, stack.prefix);
+    watch = await WriteWatch.open(stack.storage, stack.prefix);
     client = new HttpClient(stack.base);
   }, 120_000);
 

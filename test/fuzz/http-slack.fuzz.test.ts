@@ -63,7 +63,7 @@ describe('POST /slack/events under fuzz', () => {
       teamId: fake.state.team.id,
       appId: fake.state.bot.appId,
     };
-    watch = await WriteWatch.open(stack.storage.url as string, stack.prefix);
+    watch = await WriteWatch.open(stack.storage, stack.prefix);
     client = new HttpClient(stack.base);
   }, 120_000);
 

@@ -9,7 +9,7 @@ import { createCore } from '../../src/core.js';
 import type { Storage } from '../../src/db/client.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
-import { openTestStorage } from '../support/storage.js';
+import { itWithPostgresServer, openTestStorage } from '../support/storage.js';
 
 const inbound = (text: string) => ({
   deliveryKey: 'k',
@@ -81,40 +81,46 @@ describe('when something other than the input is wrong', () => {
     });
   });
 
-  it('a database that went away answers "unavailable, try again", not a stack trace', async () => {
-    const gone = await openTestStorage();
-    const run = createCommandRunner({
-      db: gone.db,
-      registry: concordCommands(),
-      chat: new ChatHub(),
-      logger: createLogger('silent'),
-      metrics: createMetrics(),
-      bootstrapAdmins: new Set(['shell:operator']),
-    });
-    await gone.close();
-    const reply = await run(inbound('/org add EST name:"Estonia" kind:delegation'));
-    expect(reply.message.title).toBe(
-      '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
-    );
-  });
+  itWithPostgresServer(
+    'a database that went away answers "unavailable, try again", not a stack trace',
+    async () => {
+      const gone = await openTestStorage();
+      const run = createCommandRunner({
+        db: gone.db,
+        registry: concordCommands(),
+        chat: new ChatHub(),
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+        bootstrapAdmins: new Set(['shell:operator']),
+      });
+      await gone.close();
+      const reply = await run(inbound('/org add EST name:"Estonia" kind:delegation'));
+      expect(reply.message.title).toBe(
+        '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
+      );
+    },
+  );
 
-  it('a command arriving from a platform while the database is away gets the same answer', async () => {
-    const gone = await openTestStorage();
-    const core = createCore({
-      db: gone.db,
-      logger: createLogger('silent'),
-      metrics: createMetrics(),
-      admins: ['slack:U1'],
-    });
-    await gone.close();
-    const reply = await core.inbound.command({
-      deliveryKey: 'slack:cmd:T1',
-      user: userRef('slack', 'U1'),
-      channel: channelRef('slack', 'C1'),
-      text: '/incident open Outage',
-    });
-    expect(reply?.message.title).toBe(
-      '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
-    );
-  });
+  itWithPostgresServer(
+    'a command arriving from a platform while the database is away gets the same answer',
+    async () => {
+      const gone = await openTestStorage();
+      const core = createCore({
+        db: gone.db,
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+        admins: ['slack:U1'],
+      });
+      await gone.close();
+      const reply = await core.inbound.command({
+        deliveryKey: 'slack:cmd:T1',
+        user: userRef('slack', 'U1'),
+        channel: channelRef('slack', 'C1'),
+        text: '/incident open Outage',
+      });
+      expect(reply?.message.title).toBe(
+        '⚠ Concord cannot reach its database right now; nothing was changed, try again in a minute',
+      );
+    },
+  );
 });

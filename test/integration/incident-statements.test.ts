@@ -1,12 +1,12 @@
 import { createServer, type Server, connect as tcpConnect } from 'node:net';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { renderPlainText } from '../../src/chat/message.js';
 import { channelRef, userRef } from '../../src/chat/refs.js';
 import { openStorage, type Storage } from '../../src/db/client.js';
 import { makeTestCore, type TestCore } from '../support/core.js';
 import { makeContact, makeOrganisation, makePerson } from '../support/factories.js';
 import { MemoryChat } from '../support/memory-chat.js';
-import { openTestStorage } from '../support/storage.js';
+import { itWithPostgresServer, openTestStorage } from '../support/storage.js';
 
 // What one `/incident open` costs in statements, read off the wire between Concord and Postgres:
 // every Execute (extended protocol) and Query (simple protocol) a client sends.
@@ -127,40 +127,43 @@ async function open(title: string) {
   expect(text).not.toContain('prepared');
 }
 
-it('opens an incident and makes its channel in 17 statements, the first pass reloading nothing', async () => {
-  await open('Warm-up');
-  log.statements.length = 0;
-  await open('Wiper at the port');
-  // A connection opened meanwhile asks for the server's types first: not the command's doing.
-  const statements = log.statements.filter((s) => !s.includes('pg_catalog')).map(label);
-  const begin = statements.indexOf('begin');
-  const commit = statements.indexOf('commit');
-  expect(statements.slice(0, begin), log.statements.join('\n')).toEqual([
-    'insert inbound_deliveries',
-    'select platform_identities', // the speaker
-  ]);
-  // In the transaction: the order of the writes sent together is the driver's.
-  expect(statements.slice(begin, commit + 1).sort(), log.statements.join('\n')).toEqual(
-    [
-      'begin',
-      'select organisations', // the named ones, with their primary contacts
-      'select platform_identities', // the opener's accounts
-      'insert ref_counters',
-      'insert incidents',
-      'insert incident_parties',
-      'insert incident_members',
-      'insert incident_timeline',
-      'insert audit_log',
-      'insert scheduled_items',
-      'insert incident_channels',
-      'commit',
-    ].sort(),
-  );
-  // The provisioner's first pass: no lease to claim, nothing to load, the channel recorded with
-  // its invitations, then the card, then the incident marked ready.
-  expect(statements.slice(commit + 1), log.statements.join('\n')).toEqual([
-    'update incident_channels',
-    'update incident_channels',
-    'update incidents',
-  ]);
-});
+itWithPostgresServer(
+  'opens an incident and makes its channel in 17 statements, the first pass reloading nothing',
+  async () => {
+    await open('Warm-up');
+    log.statements.length = 0;
+    await open('Wiper at the port');
+    // A connection opened meanwhile asks for the server's types first: not the command's doing.
+    const statements = log.statements.filter((s) => !s.includes('pg_catalog')).map(label);
+    const begin = statements.indexOf('begin');
+    const commit = statements.indexOf('commit');
+    expect(statements.slice(0, begin), log.statements.join('\n')).toEqual([
+      'insert inbound_deliveries',
+      'select platform_identities', // the speaker
+    ]);
+    // In the transaction: the order of the writes sent together is the driver's.
+    expect(statements.slice(begin, commit + 1).sort(), log.statements.join('\n')).toEqual(
+      [
+        'begin',
+        'select organisations', // the named ones, with their primary contacts
+        'select platform_identities', // the opener's accounts
+        'insert ref_counters',
+        'insert incidents',
+        'insert incident_parties',
+        'insert incident_members',
+        'insert incident_timeline',
+        'insert audit_log',
+        'insert scheduled_items',
+        'insert incident_channels',
+        'commit',
+      ].sort(),
+    );
+    // The provisioner's first pass: no lease to claim, nothing to load, the channel recorded with
+    // its invitations, then the card, then the incident marked ready.
+    expect(statements.slice(commit + 1), log.statements.join('\n')).toEqual([
+      'update incident_channels',
+      'update incident_channels',
+      'update incidents',
+    ]);
+  },
+);

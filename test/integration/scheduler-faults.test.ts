@@ -8,7 +8,7 @@ import { scheduleItem } from '../../src/jobs/items.js';
 import { createLogger } from '../../src/log.js';
 import { startPrivateRedis } from '../../src/redis/private-server.js';
 import { eventually, firings, type JobsHarness, makeJobsHarness, sleep } from '../support/jobs.js';
-import { openTestStorage } from '../support/storage.js';
+import { itWithPostgresServer, openTestStorage } from '../support/storage.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -69,44 +69,52 @@ describe('faults in the middle of scheduled work', () => {
     expect([...fired.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('a worker killed with SIGKILL mid-job loses and doubles nothing', async () => {
-    const storage = await openTestStorage();
-    cleanups.push(() => storage.close());
-    const jobs = makeJobsHarness(storage.db);
-    cleanups.push(() => jobs.close());
-    const url = storage.url;
-    if (!url) throw new Error('this test needs a Postgres server the child process can reach');
+  itWithPostgresServer(
+    'a worker killed with SIGKILL mid-job loses and doubles nothing',
+    async () => {
+      const storage = await openTestStorage();
+      cleanups.push(() => storage.close());
+      const jobs = makeJobsHarness(storage.db);
+      cleanups.push(() => jobs.close());
+      const url = storage.url;
+      if (!url) throw new Error('this test needs a Postgres server the child process can reach');
 
-    await scheduleMany(jobs, storage.db, 12, 300, 600);
-    const child = spawn('node', ['--import', 'tsx', 'test/support/scheduled-worker-process.ts'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        REDIS_HOST: jobs.connection.host ?? '127.0.0.1',
-        REDIS_PORT: String(jobs.connection.port ?? 6379),
-        PREFIX: jobs.prefix,
-        SLOW_MS: '5000',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let started = 0;
-    child.stdout.on('data', (d: Buffer) => {
-      started += (d.toString().match(/^started /gm) ?? []).length;
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await eventually(
-      async () => started >= 4,
-      20_000,
-      'the child to be in the middle of four jobs',
-    );
-    child.kill('SIGKILL');
-    await exited;
-    expect(await firings(storage.db)).toEqual(new Map());
+      await scheduleMany(jobs, storage.db, 12, 300, 600);
+      const child = spawn('node', ['--import', 'tsx', 'test/support/scheduled-worker-process.ts'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          REDIS_HOST: jobs.connection.host ?? '127.0.0.1',
+          REDIS_PORT: String(jobs.connection.port ?? 6379),
+          PREFIX: jobs.prefix,
+          SLOW_MS: '5000',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let started = 0;
+      child.stdout.on('data', (d: Buffer) => {
+        started += (d.toString().match(/^started /gm) ?? []).length;
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await eventually(
+        async () => started >= 4,
+        20_000,
+        'the child to be in the middle of four jobs',
+      );
+      child.kill('SIGKILL');
+      await exited;
+      expect(await firings(storage.db)).toEqual(new Map());
 
-    jobs.startWorker({ stalledIntervalMs: 500 });
-    await eventually(async () => (await firings(storage.db)).size === 12, 20_000, 'all 12 firings');
-    await sleep(1_000);
-    const fired = await firings(storage.db);
-    expect([...fired.values()].every((n) => n === 1)).toBe(true);
-  }, 60_000);
+      jobs.startWorker({ stalledIntervalMs: 500 });
+      await eventually(
+        async () => (await firings(storage.db)).size === 12,
+        20_000,
+        'all 12 firings',
+      );
+      await sleep(1_000);
+      const fired = await firings(storage.db);
+      expect([...fired.values()].every((n) => n === 1)).toBe(true);
+    },
+    60_000,
+  );
 });

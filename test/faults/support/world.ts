@@ -22,9 +22,9 @@ import {
   type Inbox,
   seedEarlyWarningDirectory,
 } from '../../support/early-warning-world.js';
+import { PrivatePostgres } from '../../support/private-postgres.js';
+import { PrivateRedis } from '../../support/private-redis.js';
 import { ConcordProcess } from './concord.js';
-import { PrivatePostgres } from './private-postgres.js';
-import { PrivateRedis } from './private-redis.js';
 
 export interface WorldOptions {
   /** Delegations with an early-warning inbox, per platform (alternating, as in the bench). */

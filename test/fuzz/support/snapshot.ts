@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
+import type { Database, Storage } from '../../../src/db/client.js';
 import { testRedis } from '../../support/jobs.js';
 
 /**
@@ -32,19 +33,23 @@ export interface Snapshot {
 
 export class WriteWatch {
   private constructor(
-    private readonly sql: postgres.Sql,
+    private readonly db: Database,
     private readonly redis: Redis,
     private readonly prefix: string | undefined,
     private readonly query: string,
   ) {}
 
-  /** Watches the database at `databaseUrl`, and Redis keys under `prefix` when given. */
-  static async open(databaseUrl: string, prefix?: string): Promise<WriteWatch> {
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    const tables = await sql<{ schema: string; name: string }[]>`
-      select table_schema as schema, table_name as name from information_schema.tables
+  /**
+   * Watches the database behind `storage` (Postgres or PGlite), and Redis keys under `prefix`
+   * when given.
+   */
+  static async open(storage: Storage, prefix?: string): Promise<WriteWatch> {
+    const tables = await rowsOf<{ schema: string; name: string }>(
+      storage.db,
+      `select table_schema as schema, table_name as name from information_schema.tables
       where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')
-      order by 1, 2`;
+      order by 1, 2`,
+    );
     const parts = tables.map(({ schema, name }) => {
       const qualified = `${quoteIdent(schema)}.${quoteIdent(name)}`;
       const label = `${schema}.${name}`.replaceAll("'", "''");
@@ -55,11 +60,11 @@ export class WriteWatch {
       return `select '${label}' as t, count(*)::int as n, ${hash} as h from ${qualified} x`;
     });
     const redis = new Redis({ ...testRedis(), maxRetriesPerRequest: 1 });
-    return new WriteWatch(sql, redis, prefix, parts.join(' union all '));
+    return new WriteWatch(storage.db, redis, prefix, parts.join(' union all '));
   }
 
   async snapshot(): Promise<Snapshot> {
-    const rows = await this.sql.unsafe<{ t: string; n: number; h: string }[]>(this.query);
+    const rows = await rowsOf<{ t: string; n: number; h: string }>(this.db, this.query);
     const tables = new Map<string, string>();
     let inboundKeys = 0;
     for (const { t, n, h } of rows) {
@@ -79,7 +84,8 @@ export class WriteWatch {
       const table = /^table (\S+) /.exec(line)?.[1];
       if (!table) continue;
       const [schema = 'public', name = ''] = table.split('.');
-      const newest = await this.sql.unsafe<{ row: string }[]>(
+      const newest = await rowsOf<{ row: string }>(
+        this.db,
         `select x::text as row from ${quoteIdent(schema)}.${quoteIdent(name)} x order by ctid desc limit ${rows}`,
       );
       lines.push(`  newest in ${table}: ${newest.map((r) => r.row.slice(0, 300)).join('\n    ')}`);
@@ -121,8 +127,8 @@ export class WriteWatch {
     return out;
   }
 
+  /** The database stays open: it is the storage's, closed by whoever opened it. */
   async close(): Promise<void> {
-    await this.sql.end({ timeout: 5 });
     this.redis.disconnect();
   }
 }
@@ -141,6 +147,12 @@ export function changes(before: Snapshot, after: Snapshot): string[] {
   compare('table', before.tables, after.tables);
   compare('redis key', before.redis, after.redis);
   return out;
+}
+
+/** postgres.js returns the rows themselves, PGlite a result holding them. */
+async function rowsOf<T>(db: Database, query: string): Promise<T[]> {
+  const result = (await db.execute(sql.raw(query))) as unknown as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
 }
 
 function quoteIdent(name: string): string {

@@ -3,15 +3,18 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openStorage, type Storage } from '../../../src/db/client.js';
 import { databaseUrl, TEST_POSTGRES_URL } from '../../support/env.js';
+import { openTestStorage, testDatabaseKind } from '../../support/storage.js';
 
 /**
  * A migrated database of the fuzz's own on the real Postgres, as `openTestStorage` makes one (a
  * clone of the run's template), with `synchronous_commit` off for it alone before anything
  * connects: the fuzz commits a delivery claim for every command it sends, and waiting for each
  * to reach the disk would only slow it down (about a fifth). Nothing else changes: it is the
- * same server, schema and isolation. `close` drops it.
+ * same server, schema and isolation. `close` drops it. Without a Postgres, a PGlite one.
  */
-export async function openFuzzStorage(): Promise<Storage & { url: string }> {
+export async function openFuzzStorage(): Promise<Storage & { url?: string }> {
+  // A run without a Postgres fuzzes on PGlite, as the rest of its database projects.
+  if (testDatabaseKind() === 'pglite') return openTestStorage();
   const name = `${inject('pgTemplate')}_fz${randomBytes(4).toString('hex')}`;
   const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
   try {

@@ -6,18 +6,29 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import postgres from 'postgres';
-import { openStorage } from '../../../src/db/client.js';
+import { openStorage } from '../../src/db/client.js';
+import { findOnPath } from '../../src/redis/private-server.js';
 import { freePort } from './ports.js';
 
+export interface PrivatePostgresOptions {
+  /** Whose server it is, for its directory's name and its errors (default `faults`). */
+  purpose?: 'faults' | 'test';
+  /** Create the `concord` database and migrate it (default true; `npm test` makes its own). */
+  concordDatabase?: boolean;
+  maxConnections?: number;
+}
+
 /**
- * A Postgres server of the fault suite's own, from the binaries on the machine
- * (`/usr/lib/postgresql/<newest>/bin`, or `PG_BIN`), in a temporary directory: the suite may stop,
- * crash and restart it as it likes without touching the shared server on 5432. It listens on
+ * A Postgres server of its own, from the binaries on the machine (`PG_BIN`, else initdb on PATH,
+ * else Debian's `/usr/lib/postgresql/<newest>/bin`), in a temporary directory: the fault suite may
+ * stop, crash and restart it as it likes without touching the shared server on 5432, and
+ * `npm test` runs on one when no Postgres answers at TEST_DATABASE_URL. It listens on
  * 127.0.0.1 on a free port (Concord connects over TCP, as in production) and keeps its unix socket
  * in the same directory. Durability is switched off (fsync, synchronous_commit): a crash of the
  * machine is not one of the faults, and a restart (`pg_ctl stop`, either mode) loses nothing
@@ -53,9 +64,15 @@ export class PrivatePostgres {
   }
 
   /** initdb, start, create the `concord` database and run Concord's migrations on it. */
-  static async create(): Promise<PrivatePostgres> {
-    const bin = postgresBin();
-    const dir = mkdtempSync(join(tmpdir(), 'concord-faults-pg-'));
+  static async create(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
+    const purpose = options.purpose ?? 'faults';
+    const who = purpose === 'faults' ? 'the fault suite' : 'npm test';
+    const bin = findPostgresBin();
+    if (!bin)
+      throw new Error(
+        `${who} needs the Postgres server binaries (initdb, pg_ctl): none on PATH or under ${DEBIAN_ROOT}; install postgresql or set PG_BIN`,
+      );
+    const dir = mkdtempSync(join(tmpdir(), `concord-${purpose}-pg-`));
     const owner = process.getuid?.() === 0 ? osUser('postgres') : undefined;
     if (owner) chownSync(dir, owner.uid, owner.gid);
     const server = new PrivatePostgres(dir, await freePort(), bin, owner);
@@ -75,18 +92,19 @@ export class PrivatePostgres {
         join(server.dataDir, 'postgresql.conf'),
         [
           '',
-          '# the fault suite',
+          `# ${who}`,
           `port = ${server.port}`,
           "listen_addresses = '127.0.0.1'",
           `unix_socket_directories = '${dir}'`,
           'fsync = off',
           'full_page_writes = off',
-          'max_connections = 60',
+          `max_connections = ${options.maxConnections ?? 60}`,
           'shared_buffers = 32MB',
           '',
         ].join('\n'),
       );
       await server.start();
+      if (options.concordDatabase === false) return server;
       const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
       try {
         await admin.unsafe('create database concord');
@@ -144,6 +162,23 @@ export class PrivatePostgres {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * For a process `exit` handler, where nothing asynchronous runs any more: the server stopped
+   * at once and its directory removed, so an interrupted run leaves no postmaster behind.
+   */
+  destroySync(): void {
+    if (existsSync(join(this.dataDir, 'postmaster.pid'))) {
+      try {
+        execFileSync(join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', 'stop'], {
+          cwd: this.dir,
+          stdio: 'ignore',
+          ...(this.owner ?? {}),
+        });
+      } catch {}
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   private run(tool: string, args: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(join(this.bin, tool), args, {
@@ -173,22 +208,26 @@ export class PrivatePostgres {
   }
 }
 
-/** The newest `/usr/lib/postgresql/<version>/bin` with an initdb, or `PG_BIN`. */
-function postgresBin(): string {
+const DEBIAN_ROOT = '/usr/lib/postgresql';
+
+/**
+ * Where initdb and pg_ctl are: `PG_BIN`, else the directory of an initdb on PATH, else the newest
+ * `/usr/lib/postgresql/<version>/bin` with an initdb (Debian keeps them off PATH); undefined when
+ * there is none.
+ */
+export function findPostgresBin(): string | undefined {
   const fromEnv = process.env.PG_BIN;
   if (fromEnv) return fromEnv;
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+  const onPath = findOnPath('initdb');
+  // Debian's /usr/bin or a /usr/local/bin may hold symlinks: pg_ctl is beside the real initdb.
+  if (onPath) return dirname(realpathSync(onPath));
+  const versions = existsSync(DEBIAN_ROOT)
+    ? readdirSync(DEBIAN_ROOT)
+        .filter((v) => existsSync(join(DEBIAN_ROOT, v, 'bin', 'initdb')))
         .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
     : [];
   const newest = versions[0];
-  if (!newest)
-    throw new Error(
-      `the fault suite needs the Postgres server binaries (initdb, pg_ctl): none under ${root}; install postgresql or set PG_BIN`,
-    );
-  return join(root, newest, 'bin');
+  return newest ? join(DEBIAN_ROOT, newest, 'bin') : undefined;
 }
 
 function osUser(name: string): { uid: number; gid: number } {

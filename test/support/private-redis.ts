@@ -3,11 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { findOnPath, INSTALL_REDIS_HINT } from '../../../src/redis/private-server.js';
+import { findOnPath, INSTALL_REDIS_HINT } from '../../src/redis/private-server.js';
 import { freePort, until } from './ports.js';
 
 /**
- * A redis-server of the fault suite's own, on a free port of 127.0.0.1 with its files in a
+ * A redis-server of its own (the fault suite's, or `npm test`'s when no Redis answers at
+ * TEST_REDIS_URL), on a free port of 127.0.0.1 with its files in a
  * temporary directory. (Concord's own `startPrivateRedis` serves a unix socket and cannot be
  * restarted on the same address, so only its PATH lookup is reused here.)
  *
@@ -37,11 +38,11 @@ export class PrivateRedis {
     return join(this.dir, 'redis.log');
   }
 
-  static async create(): Promise<PrivateRedis> {
+  static async create(options: { purpose?: 'faults' | 'test' } = {}): Promise<PrivateRedis> {
     const binary = findOnPath('redis-server');
     if (!binary) throw new Error(INSTALL_REDIS_HINT);
     const server = new PrivateRedis(
-      mkdtempSync(join(tmpdir(), 'concord-faults-redis-')),
+      mkdtempSync(join(tmpdir(), `concord-${options.purpose ?? 'faults'}-redis-`)),
       await freePort(),
       binary,
     );
@@ -81,7 +82,7 @@ export class PrivateRedis {
     const up = await until(async () => child.exitCode === null && (await this.ping()), 20_000, 50);
     if (!up) {
       child.kill('SIGKILL');
-      throw new Error(`the fault suite's redis-server did not start:\n${this.logTail(5)}`);
+      throw new Error(`the private redis-server did not start:\n${this.logTail(5)}`);
     }
   }
 
@@ -139,6 +140,12 @@ export class PrivateRedis {
 
   async destroy(): Promise<void> {
     await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** For a process `exit` handler: SIGKILL and the directory removed, nothing awaited. */
+  destroySync(): void {
+    this.child?.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 
