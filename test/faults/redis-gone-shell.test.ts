@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConcordProcess } from './support/concord.js';
 import { until } from './support/ports.js';
-import { PrivateRedis } from './support/private-redis.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { token } from './support/workloads.js';
 
 // Redis killed (SIGKILL) under a running shell, as a new user found it: a command then waited a

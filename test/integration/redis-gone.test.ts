@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../../src/redis/connect.js';
 import { closeWithin } from '../../src/redis/deadline.js';
 import { Leadership } from '../../src/redis/leadership.js';
-import { PrivateRedis } from '../faults/support/private-redis.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { eventually, firings, recordFiring, sleep, testPrefix } from '../support/jobs.js';
 import { openTestStorage } from '../support/storage.js';
 
