@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PrivateRedis } from '../support/private-redis.js';
 import { ConcordProcess } from './support/concord.js';
 import { until } from './support/ports.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { token } from './support/workloads.js';
 
 // Redis killed (SIGKILL) under a running shell, as a new user found it: a command then waited a

@@ -3,9 +3,9 @@ import { mountOperationalRoutes } from '../../src/http/health.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { connectRedis, type RedisHandle } from '../../src/redis/connect.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { makeTestCore, type TestCore } from '../support/core.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { PrivateRedis } from '../support/private-redis.js';
 
 const logger = createLogger('silent');
 let t: TestCore;

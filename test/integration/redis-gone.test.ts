@@ -12,8 +12,8 @@ import { createMetrics } from '../../src/metrics.js';
 import { connectRedis, type RedisHandle } from '../../src/redis/connect.js';
 import { closeWithin } from '../../src/redis/deadline.js';
 import { Leadership } from '../../src/redis/leadership.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { eventually, firings, recordFiring, sleep, testPrefix } from '../support/jobs.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { openTestStorage } from '../support/storage.js';
 
 // The bounded waits, on a redis-server of the test's own (never the shared one) killed with
