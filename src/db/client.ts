@@ -40,7 +40,11 @@ export type StorageTarget =
       /** postgres.js's pipeline depth per connection (tests drive it to its edge cases). */
       maxPipeline?: number;
     }
-  | { pgliteDir: string | null };
+  | {
+      pgliteDir: string | null;
+      /** An in-memory PGlite starts from this dump of a data directory (tests load a migrated one). */
+      loadDataDir?: Blob;
+    };
 
 /**
  * Opens the database and applies committed migrations. `pgliteDir: null` is an in-memory PGlite
@@ -48,7 +52,7 @@ export type StorageTarget =
  */
 export async function openStorage(target: StorageTarget): Promise<Storage> {
   if ('databaseUrl' in target) return openPostgres(target.databaseUrl, target.maxPipeline);
-  return openPglite(target.pgliteDir);
+  return openPglite(target.pgliteDir, target.loadDataDir);
 }
 
 async function openPostgres(url: string, maxPipeline?: number): Promise<Storage> {
@@ -190,9 +194,9 @@ function withSavepoints(connection: postgres.ReservedSql): postgres.Sql {
   });
 }
 
-async function openPglite(dir: string | null): Promise<Storage> {
+async function openPglite(dir: string | null, loadDataDir?: Blob): Promise<Storage> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const client = dir ? new PGlite(dir) : new PGlite();
+  const client = dir ? new PGlite(dir) : new PGlite(loadDataDir ? { loadDataDir } : {});
   // Its start-up makes queries of its own through `query`: they must not wait for a turn behind
   // ours, which wait for the start-up.
   await client.waitReady;
