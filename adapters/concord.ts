@@ -116,15 +116,14 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
       : undefined;
 
   // The core and the jobs need each other: the core queues what its commands commit, the jobs
-  // post through the core's chat hub. The core is built first, its callbacks reaching the jobs.
-  let jobs: Jobs | undefined;
+  // post through the core's chat hub. The core is built first, its callbacks reaching the jobs
+  // (made right after it; nothing calls them before a command runs).
   /** Scheduled items a committed command wrote, onto the scheduler queue. */
-  const enqueueItems = async (items: readonly ItemRef[]) => jobs?.scheduler.enqueue(items);
+  const enqueueItems = (items: readonly ItemRef[]) => jobs.scheduler.enqueue(items);
   /** Committed outbox rows (a fan-out's cards), onto their platforms' delivery lanes. */
-  const queueDeliveries = async (ids: readonly number[]) => jobs?.deliveries.enqueue(ids);
+  const queueDeliveries = (ids: readonly number[]) => jobs.deliveries.enqueue(ids);
   /** Outbox rows the core wrote already claimed (relays), posted at once and in order. */
   const postClaimedNow = async (rows: readonly DeliveryRow[]) => {
-    if (!jobs) return;
     await postNow(
       {
         db: storage.db,
@@ -150,7 +149,7 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
     ...(rateGate ? { admit: (user: string) => rateGate.admit(user) } : {}),
     ...(options.jobs?.clock ? { clock: options.jobs.clock } : {}),
   });
-  const started = new Jobs({
+  const jobs = new Jobs({
     db: storage.db,
     connection: redis.options,
     prefix,
@@ -160,7 +159,6 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
     handlers: itemHandlers(directMessagesOn(config)),
     ...options.jobs,
   });
-  jobs = started;
 
   // The HTTP server runs in a thread of its own, so Slack's acknowledgements never wait on the
   // bot's work; if that thread dies, the process stops and its supervisor restarts it.
@@ -198,7 +196,7 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
         [
           { name: 'http', ms: 1_000, close: () => http.close() },
           { name: 'platforms', ms: 2_000, close: () => platforms?.close() },
-          { name: 'jobs', ms: 3_500, close: () => started.close({ deadlineMs: 3_000 }) },
+          { name: 'jobs', ms: 3_500, close: () => jobs.close({ deadlineMs: 3_000 }) },
           { name: 'redis', ms: 3_500, close: () => redis.close() },
           ...(options.storage
             ? []
@@ -260,7 +258,7 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
     redis,
     metrics,
     core,
-    jobs: started,
+    jobs,
     http,
     platforms: platforms?.running ?? [],
     adapters: platforms?.adapters ?? {},
@@ -282,8 +280,8 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
       await ensureContactsNag(storage.db, new Date());
       await ensureInboundSweep(storage.db, new Date());
       if (options.workers !== false) {
-        started.startWorkers();
-        await started.start();
+        jobs.startWorkers();
+        await jobs.start();
       }
       // Incidents whose channels a crash (or a missing permission) left unfinished.
       await resume();
