@@ -1,13 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, until } from '../faults/support/ports.js';
-import { runNpm } from './run-process.js';
+import { freePort, until } from '../support/ports.js';
+import { runNpm, spawnProject } from './run-process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'concord-held-'));
 const children: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
@@ -17,38 +15,34 @@ afterAll(() => {
 
 /** The shell as a real process whose input the test writes line by line. */
 function startShell(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'adapters/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: 'pipe',
-  });
+  const { child, output } = spawnProject(
+    process.execPath,
+    ['--import', 'tsx', 'adapters/main.ts'],
+    env,
+  );
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return {
     child,
     exited,
     get stdout() {
-      return stdout;
+      return output.stdout;
     },
     get stderr() {
-      return stderr;
+      return output.stderr;
     },
     /** Writes a line and waits until the output holds `expected`. */
     async say(line: string, expected: string | RegExp): Promise<void> {
       child.stdin.write(`${line}\n`);
       const seen = await until(
-        () => (typeof expected === 'string' ? stdout.includes(expected) : expected.test(stdout)),
+        () =>
+          typeof expected === 'string'
+            ? output.stdout.includes(expected)
+            : expected.test(output.stdout),
         60_000,
       );
-      if (!seen) throw new Error(`no "${expected}" after ${line}:\n${stdout}\n${stderr}`);
+      if (!seen)
+        throw new Error(`no "${expected}" after ${line}:\n${output.stdout}\n${output.stderr}`);
     },
   };
 }

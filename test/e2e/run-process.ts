@@ -9,43 +9,43 @@ export interface ProcessResult {
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** A process of the project, in a clean environment (what a shell would have, plus `env`). */
+export function spawnProject(command: string, args: string[], env: Record<string, string>) {
+  const clean: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const value = process.env[key];
+    if (value !== undefined) clean[key] = value;
+  }
+  const child = spawn(command, args, { cwd: ROOT, env: { ...clean, ...env }, stdio: 'pipe' });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => {
+    output.stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output.stderr += d.toString();
+  });
+  return { child, output };
+}
+
 /** Runs an npm script of the project as a real process, with `stdin` piped in. */
 export function runNpm(
   args: string[],
   options: { env: Record<string, string>; stdin?: string; timeoutMs?: number },
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    // A clean environment: only what a shell would have, plus the test's settings.
-    for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-      const value = process.env[key];
-      if (value !== undefined) env[key] = value;
-    }
-    const child = spawn('npm', ['--silent', ...args], {
-      cwd: ROOT,
-      env: { ...env, ...options.env },
-      stdio: 'pipe',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const { child, output } = spawnProject('npm', ['--silent', ...args], options.env);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(
         new Error(
-          `npm ${args.join(' ')} did not finish; stdout so far:\n${stdout}\nstderr:\n${stderr}`,
+          `npm ${args.join(' ')} did not finish; stdout so far:\n${output.stdout}\nstderr:\n${output.stderr}`,
         ),
       );
     }, options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, ...output });
     });
     child.stdin.end(options.stdin ?? '');
   });
