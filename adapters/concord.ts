@@ -186,22 +186,27 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
   let platforms: Platforms | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
-  // Every step bounded, 9 s in all: a process told to stop stops, whatever is down; what was in
-  // flight is finished or left for the recovery every start runs.
+  // Every step bounded, and the bounds add up to `STOP_WITHIN_MS`: a process told to stop stops,
+  // whatever is down, and each step gets its own time (none is starved by a slow one before it).
+  // What was in flight is finished or left for the recovery every start runs. The database closes
+  // before Redis: an embedded PGlite must be closed, not abandoned, and Redis holds nothing that
+  // is not also in Postgres.
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(resumeTimer);
       await closeWithin(
         STOP_WITHIN_MS,
         [
-          { name: 'http', ms: 1_000, close: () => http.close() },
-          { name: 'platforms', ms: 2_000, close: () => platforms?.close() },
-          { name: 'jobs', ms: 3_500, close: () => jobs.close({ deadlineMs: 3_000 }) },
-          { name: 'redis', ms: 3_500, close: () => redis.close() },
-          ...(options.storage
-            ? []
-            : [{ name: 'storage', ms: 1_500, close: () => storage.close() }]),
-          { name: 'data directory', ms: 500, close: () => hold?.release() },
+          { name: 'http', ms: 800, close: () => http.close() },
+          { name: 'platforms', ms: 1_500, close: () => platforms?.close() },
+          { name: 'jobs', ms: 3_000, close: () => jobs.close({ deadlineMs: 2_500 }) },
+          {
+            name: 'storage',
+            ms: 1_500,
+            close: () => (options.storage ? undefined : storage.close()),
+          },
+          { name: 'redis', ms: 2_000, close: () => redis.close() },
+          { name: 'data directory', ms: 200, close: () => hold?.release() },
         ],
         logger,
       );
@@ -232,11 +237,11 @@ export async function createConcord(options: ConcordOptions): Promise<Concord> {
       );
     }
   } else {
-    const out = options.shellOutput ?? process.stdout;
-    core.chat.register(new ShellChat(out));
+    const shell = new ShellChat(options.shellOutput ?? process.stdout);
+    core.chat.register(shell);
     redis.onRestart(({ exit }) =>
-      out.write(
-        `Concord's private redis-server stopped (${exit}); restarted on its data, queued jobs kept\n`,
+      shell.notice(
+        `Concord's private redis-server stopped (${exit}); restarted on its data, queued jobs kept`,
       ),
     );
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   readFileSync,
   realpathSync,
@@ -9,6 +10,7 @@ import {
 } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { isAlive } from '../src/redis/private-server.js';
 import { StartupError } from './boot.js';
 
 /** The data directory, held by this process until `release` or its end. */
@@ -28,20 +30,29 @@ export interface DataDirectoryHold {
  * frees it when the process ends, however it ends, and binding it is atomic, so two processes
  * starting at once cannot both win. The holder answers a connection with its pid. Elsewhere
  * (macOS has no abstract sockets) it is a pid file checked for liveness, whose one gap is two
- * processes taking over a dead holder's file at the same instant.
+ * processes taking over a dead holder's file at the same instant. An abstract socket belongs to
+ * a network namespace: two containers (or a unit with PrivateNetwork=) sharing one data volume
+ * do not see each other's hold, so give each its own data directory.
  *
  * The directory is created private to its owner (0700): it holds TLP-labelled text.
  */
 export async function holdDataDirectory(dir: string): Promise<DataDirectoryHold> {
+  const existed = existsSync(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  try {
-    chmodSync(dir, 0o700);
-  } catch {
-    // Not ours to change (another owner's directory we may write to): keep it as it is.
+  // Tightened when it is Concord's own (made now, or holding Concord's files from before this
+  // rule); a directory that holds other things too (CONCORD_DATA_DIR=.) is left as it is.
+  if (!existed || CONCORD_FILES.some((name) => existsSync(join(dir, name)))) {
+    try {
+      chmodSync(dir, 0o700);
+    } catch {
+      // Not ours to change (another owner's directory we may write to): keep it as it is.
+    }
   }
   const real = realpathSync(dir);
   return process.platform === 'linux' ? holdBySocket(dir, real) : holdByPidFile(dir, real);
 }
+
+const CONCORD_FILES = ['pgdata', 'redis', 'shell_history'];
 
 function inUse(dir: string, pid: number | undefined): StartupError {
   return new StartupError(
@@ -115,7 +126,7 @@ async function holdByPidFile(dir: string, real: string): Promise<DataDirectoryHo
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = readPid(file);
-      if (pid !== undefined && alive(pid)) throw inUse(dir, pid);
+      if (pid !== undefined && isAlive(pid)) throw inUse(dir, pid);
       // The holder is gone (killed, or the machine restarted): its file is stale.
       try {
         unlinkSync(file);
@@ -131,15 +142,5 @@ function readPid(file: string): number | undefined {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: a process of another user holds that pid, so it is alive.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -58,6 +58,11 @@ export class ShellChat implements ChatPort {
     this.printer = printer;
   }
 
+  /** A line from Concord itself (not a post), printed as posts are: above the prompt. */
+  notice(text: string): void {
+    this.printer(text);
+  }
+
   /** Called with the text of everything the bot posts, edits or shows. */
   watch(watcher: (text: string) => void): void {
     this.watchers.push(watcher);

@@ -41,7 +41,9 @@ export function loadHistory(file: string): string[] {
 
 export function saveHistory(file: string, line: string): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // Private like the history (it is made here when the data directory is not held: with
+    // DATABASE_URL and REDIS_URL both set).
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // The mode applies when the file is created; one made before was made private on loading.
     appendFileSync(file, `${line.replace(/\n/g, ' ')}\n`, { mode: HISTORY_MODE });
   } catch {

@@ -1,4 +1,5 @@
 import type { Metrics } from '../metrics.js';
+import { withinMs } from '../redis/deadline.js';
 import { type HttpServer, sendJson } from './server.js';
 
 export interface Dependency {
@@ -26,17 +27,8 @@ export async function checkHealth(
   const entries = await Promise.all(
     dependencies.map(async (dep) => {
       const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          dep.ping(),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)),
-              PING_TIMEOUT_MS,
-            );
-          }),
-        ]);
+        await withinMs(PING_TIMEOUT_MS, dep.name, dep.ping());
         metrics?.up.set({ dependency: dep.name }, 1);
         return [
           dep.name,
@@ -49,8 +41,6 @@ export async function checkHealth(
           dep.name,
           { status: 'down' as const, ms: Math.round(performance.now() - started), error },
         ] as const;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

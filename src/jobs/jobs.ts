@@ -4,7 +4,7 @@ import type { ChatHub } from '../chat/hub.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { withinMs } from '../redis/deadline.js';
+import { LOST, withinMs } from '../redis/deadline.js';
 import { DeliveryQueue, RECLAIM_DEAD_EVERY_MS } from './deliveries.js';
 import { createDeliveryWorkers } from './delivery-worker.js';
 import { Liveness } from './liveness.js';
@@ -169,6 +169,9 @@ export class Jobs {
 
   private async reconcileOnce(): Promise<void> {
     if (this.closed) return;
+    // With Redis gone a pass's adds would only wait in ioredis's offline queue, one more copy of
+    // every pending row each minute; the pass that runs when Redis answers again does the work.
+    if (LOST.has(this.pacerRedis.status)) return;
     if (this.reconciling) {
       this.reconcileAgain = true;
       return;

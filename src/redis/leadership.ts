@@ -32,7 +32,6 @@ export const LEADERSHIP_STOP_DEADLINE_MS = 3_000;
 
 /** The claim on the Discord gateway session among the processes sharing a key prefix. */
 export const discordGatewayClaim = (prefix: string) => `${prefix}:leader:discord-gateway`;
-export const DISCORD_GATEWAY_CLAIM = discordGatewayClaim('concord');
 
 export interface LeadershipHooks {
   /** This process now holds the claim: start the one-at-a-time work (resolves once started). */

@@ -139,6 +139,8 @@ export async function startPrivateRedis(
   let restarts = 0;
   let failures = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  /** A server being started again, not yet answering: stopped with the rest, never orphaned. */
+  let starting: ChildProcess | undefined;
   let upSince = Date.now();
 
   const watch = (running: Child) => {
@@ -149,8 +151,11 @@ export async function startPrivateRedis(
       const attempt = () => {
         retryTimer = undefined;
         if (stopping) return;
-        startChild(binary, args, socket, logfile).then(
+        startChild(binary, args, socket, logfile, (spawned) => {
+          starting = spawned;
+        }).then(
           (next) => {
+            starting = undefined;
             if (stopping) {
               void stopChild(next);
               return;
@@ -171,6 +176,7 @@ export async function startPrivateRedis(
             watch(next);
           },
           (err: unknown) => {
+            starting = undefined;
             if (stopping) return;
             const waitMs = backoff[Math.min(failures++, backoff.length - 1)] ?? 30_000;
             logger.warn(
@@ -195,6 +201,12 @@ export async function startPrivateRedis(
     stop: async () => {
       stopping = true;
       clearTimeout(retryTimer);
+      // Redis loading its AOF ends on SIGTERM too; whatever it had not loaded stays in the file.
+      if (starting && starting.exitCode === null && starting.signalCode === null) {
+        const exited = new Promise((done) => starting?.once('exit', done));
+        starting.kill('SIGTERM');
+        await exited;
+      }
       await stopChild(child);
     },
   };
@@ -212,10 +224,12 @@ async function startChild(
   args: readonly string[],
   socket: string,
   logfile: string,
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<Child> {
   // A server killed with SIGKILL leaves its socket file behind.
   if (existsSync(socket) && !(await answers(socket))) rmSync(socket, { force: true });
   const child = spawn(binary, args, { stdio: 'ignore' });
+  onSpawn?.(child);
   const exited = new Promise<string>((done) =>
     child.once('exit', (code, signal) => done(signal ?? `exit ${code}`)),
   );
@@ -247,7 +261,7 @@ async function shutdownLeftover(socket: string, pidfile: string): Promise<void> 
   await shutdown(socket);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (!(await answers(socket)) && !(pid && running(pid))) return;
+    if (!(await answers(socket)) && !(pid && isAlive(pid))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new RedisUnavailableError(
@@ -255,7 +269,8 @@ async function shutdownLeftover(socket: string, pidfile: string): Promise<void> 
   );
 }
 
-function running(pid: number): boolean {
+/** Whether a process with this pid is alive (EPERM: it is, another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DISCORD_GATEWAY_CLAIM } from '../../src/redis/leadership.js';
+import { discordGatewayClaim } from '../../src/redis/leadership.js';
 import { ConcordProcess } from '../bench/fanout-world.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { databaseUrl, TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/env.js';
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** The pid in the holder's claimant name (`host:pid:random`). */
 async function holderPid(): Promise<number | undefined> {
-  const holder = await redis.get(DISCORD_GATEWAY_CLAIM);
+  const holder = await redis.get(discordGatewayClaim('concord'));
   return holder ? Number(holder.split(':')[1]) : undefined;
 }
 

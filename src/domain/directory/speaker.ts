@@ -120,6 +120,23 @@ export async function findPersonByRef(db: Database, ref: UserRef): Promise<Perso
   return row ? toPerson(row) : null;
 }
 
+/**
+ * `findPersonByRef` on an open transaction (or any handle), unprepared: for a path that decides
+ * something on the person inside its transaction (a relay's audience and attribution).
+ */
+export async function findPersonByRefIn(q: Queryable, ref: UserRef): Promise<Person | null> {
+  const platform = platformOf(ref);
+  const id = localPart(ref);
+  const rows =
+    platform === 'shell'
+      ? await selectPeople(q).where(eq(people.handle, id))
+      : await selectPeopleByIdentity(q).where(
+          and(eq(platformIdentities.platform, platform), eq(platformIdentities.externalId, id)),
+        );
+  const row = rows[0];
+  return row ? toPerson(row) : null;
+}
+
 /** Admins are the bootstrap list from configuration plus directory people with the admin role. */
 export async function findSpeaker(
   db: Database,

@@ -6,7 +6,7 @@ import type { Database } from '../../db/client.js';
 import { incidents } from '../../db/schema/incidents.js';
 import { type DeliveryRow, writeDelivery } from '../../jobs/deliveries.js';
 import { mayDeliver, needsPrivateChannel } from '../../tlp/rules.js';
-import { findPersonByRef } from '../directory/speaker.js';
+import { findPersonByRefIn } from '../directory/speaker.js';
 import { claimDelivery } from '../inbound/claim-delivery.js';
 import { findIncidentByChannel, loadIncidentView } from './load-incident.js';
 
@@ -34,9 +34,6 @@ export async function relayMessage({
   /** Mark rows as claimed by the caller, who posts them at once. */
   claimed?: Date;
 }): Promise<RelayDecision> {
-  // Looked up before the transaction, on the database's prepared statement: PGlite has one
-  // connection, and a query through `db` inside `db.transaction` waits for it forever.
-  const author = await findPersonByRef(db, message.user);
   return db.transaction(async (tx) => {
     if (!(await claimDelivery(db, message.deliveryKey, tx)))
       return { fresh: false, rows: [], refused: [] };
@@ -45,6 +42,9 @@ export async function relayMessage({
     const [incident] = await tx.select().from(incidents).where(eq(incidents.id, found.id));
     if (!incident || incident.status === 'closed') return { fresh: true, rows: [], refused: [] };
     const view = await loadIncidentView(tx, incident);
+    // On the transaction (a query through `db` here would be refused: transaction-guard.ts), and
+    // only for a message that is relayed.
+    const author = await findPersonByRefIn(tx, message.user);
     const label = author
       ? `${author.name}${author.org ? ` (${author.org.code})` : ''}`
       : `${message.userName ?? 'someone'} (not in the directory)`;
