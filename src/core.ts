@@ -1,5 +1,6 @@
 import { ChatHub } from './chat/hub.js';
 import type { ChatInbound, CommandReply, InboundAction } from './chat/port.js';
+import type { UserRef } from './chat/refs.js';
 import {
   afterCommit,
   type CommandRunner,
@@ -11,7 +12,7 @@ import type { CommandRegistry } from './commands/spec.js';
 import type { Database } from './db/client.js';
 import { closeRequest } from './domain/assist/close-request.js';
 import { relayRequestReply } from './domain/assist/relay-reply.js';
-import { findSpeaker } from './domain/directory/speaker.js';
+import { findPersonByRef, findSpeaker, type Person } from './domain/directory/speaker.js';
 import { claimDelivery } from './domain/inbound/claim-delivery.js';
 import { relayMessage } from './domain/incidents/relay-message.js';
 import { type Answer, answerRouting } from './domain/routing/answer-routing.js';
@@ -57,6 +58,8 @@ export interface Core {
   /** What adapters call for every command, button and message, each idempotent on its key. */
   readonly inbound: ChatInbound;
   readonly incidents: IncidentProvisioner;
+  /** The directory person behind a chat user, or null (the shell warns of speakers it lacks). */
+  findPerson(user: UserRef): Promise<Person | null>;
 }
 
 export function createCore(options: CoreOptions): Core {
@@ -130,7 +133,14 @@ export function createCore(options: CoreOptions): Core {
       if (decision.rows.length > 0 && options.deliver) await options.deliver(decision.rows);
     },
   };
-  return { chat, registry, runCommand, inbound, incidents };
+  return {
+    chat,
+    registry,
+    runCommand,
+    inbound,
+    incidents,
+    findPerson: (user) => findPersonByRef(options.db, user),
+  };
 }
 
 function tooFast(waitMs: number) {

@@ -96,15 +96,12 @@ export class ShellSession {
     return `${now}\n  ⚠ ${userName(this.speaker)} is not in Concord's directory: Concord answers them as a stranger`;
   }
 
-  /** Asked the way anyone can: `/concord whoami` lists "Speaking as" for people it knows. */
+  /** Whether the directory knows them; a directory that cannot be read gives no warning. */
   private async inDirectory(user: UserRef): Promise<boolean> {
-    const reply = await this.core.runCommand({
-      deliveryKey: this.nextKey(),
-      user,
-      channel: this.channel,
-      text: '/concord whoami',
-    });
-    return reply.message.fields?.some((f) => f.label === 'Speaking as') ?? false;
+    return this.core.findPerson(user).then(
+      (person) => person !== null,
+      () => true,
+    );
   }
 
   private moveTo(channel: ChannelRef): string {
