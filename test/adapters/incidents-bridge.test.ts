@@ -102,7 +102,9 @@ describe('an incident across Slack and Discord', () => {
     const before = twinMessages(twin.id).length;
     const posted = slack.userPosts(main.id, kadri.id, 'Hosts isolated');
     await slack.sendEvent(events, posted);
-    await vi.waitFor(() => expect(twinMessages(twin.id)).toHaveLength(before + 1));
+    await vi.waitFor(() => expect(twinMessages(twin.id)).toHaveLength(before + 1), {
+      timeout: 10_000,
+    });
     const copy = twinMessages(twin.id).at(-1);
     expect(discordText(copy)).toContain('TLP:AMBER');
     expect(discordText(copy)).toContain('Kadri Tamm (EST)');
@@ -114,8 +116,10 @@ describe('an incident across Slack and Discord', () => {
       content: 'Which hosts?',
       threadOf: copy?.id,
     });
-    await vi.waitFor(() =>
-      expect(slack.messagesIn(main.id).some((m) => m.text.includes('Which hosts?'))).toBe(true),
+    await vi.waitFor(
+      () =>
+        expect(slack.messagesIn(main.id).some((m) => m.text.includes('Which hosts?'))).toBe(true),
+      { timeout: 10_000 },
     );
     const answer = slack.messagesIn(main.id).find((m) => m.text.includes('Which hosts?'));
     expect(answer?.thread_ts).toBe(posted.ts);
@@ -135,8 +139,10 @@ describe('an incident across Slack and Discord', () => {
       events,
       slack.userEdits(main.id, String(posted.ts), 'Hosts isolated: 12 of them'),
     );
-    await vi.waitFor(() =>
-      expect(discordText(discord.state.messages.get(copy?.id as string))).toContain('12 of them'),
+    await vi.waitFor(
+      () =>
+        expect(discordText(discord.state.messages.get(copy?.id as string))).toContain('12 of them'),
+      { timeout: 10_000 },
     );
 
     // Nothing the bot posted came back as a new message: one copy each way.
@@ -159,8 +165,12 @@ describe('an incident across Slack and Discord', () => {
       channel: twin.id,
     });
     expect(update.timedOut).toBe(false);
-    await vi.waitFor(() =>
-      expect(slack.messagesIn(main.id).some((m) => m.text.includes('Backups verified'))).toBe(true),
+    await vi.waitFor(
+      () =>
+        expect(slack.messagesIn(main.id).some((m) => m.text.includes('Backups verified'))).toBe(
+          true,
+        ),
+      { timeout: 10_000 },
     );
     const close = await discord.sendCommand({
       name: 'incident',
@@ -171,7 +181,7 @@ describe('an incident across Slack and Discord', () => {
     });
     expect(close.firstCallbackMs).toBeLessThan(3000);
     await vi.waitFor(() => expect(main.archived).toBe(true), { timeout: 10_000 });
-    await vi.waitFor(() => expect(twin.topic ?? '').toMatch(/Archived/));
+    await vi.waitFor(() => expect(twin.topic ?? '').toMatch(/Archived/), { timeout: 10_000 });
     const everyone = twin.permission_overwrites.find((o) => o.id === discord.guildId);
     expect(BigInt(everyone?.deny ?? 0) & 2048n).toBe(2048n); // SEND_MESSAGES denied
     expect(slack.messagesIn(main.id).at(-1)?.text).toContain('INC-2026-1 timeline report');
